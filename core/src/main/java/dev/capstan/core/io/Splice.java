@@ -1,0 +1,229 @@
+package dev.capstan.core.io;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * Pipes bytes both ways between a TCP socket and an HBONE stream until both sides are done.
+ *
+ * <p>Backpressure: a side is read only while the other side is writable (Netty write-buffer
+ * watermarks on the socket, the HTTP/2 flow-control window on the stream); when a write makes the
+ * other side unwritable, reading stops, and resumes when its writability returns. Buffers are
+ * passed through, never copied, and released exactly once (by the write or here).
+ *
+ * <p>Half-close: end of input on the socket ends the stream's outbound half (DATA with END_STREAM);
+ * END_STREAM from the stream shuts the socket's output down once everything before it is written.
+ * A reset stream or a failed socket closes both sides at once.
+ */
+public final class Splice {
+
+  /**
+   * What a splice carried, reported once when both sides are closed.
+   *
+   * @param fromSocket bytes read from the socket and sent on the stream
+   * @param fromStream bytes received on the stream and written to the socket
+   * @param aborted whether a side was reset or failed rather than closed cleanly
+   */
+  public record Result(long fromSocket, long fromStream, boolean aborted) {}
+
+  private final Channel socket;
+  private final Http2StreamChannel stream;
+  private final Consumer<Result> onDone;
+  private final AtomicLong fromSocket = new AtomicLong();
+  private final AtomicLong fromStream = new AtomicLong();
+  private final AtomicBoolean socketInputDone = new AtomicBoolean();
+  private final AtomicBoolean streamInputDone = new AtomicBoolean();
+  private final AtomicBoolean aborted = new AtomicBoolean();
+  private final AtomicBoolean reported = new AtomicBoolean();
+
+  private Splice(Channel socket, Http2StreamChannel stream, Consumer<Result> onDone) {
+    this.socket = socket;
+    this.stream = stream;
+    this.onDone = onDone;
+  }
+
+  /**
+   * Starts piping. Both channels must be active and have auto-read off; this turns reading on.
+   * {@code onDone} runs once, when both channels are closed.
+   */
+  public static Splice start(Channel socket, Http2StreamChannel stream, Consumer<Result> onDone) {
+    Splice splice = new Splice(socket, stream, onDone);
+    socket.pipeline().addLast("splice", splice.new SocketSide());
+    stream.pipeline().addLast("splice", splice.new StreamSide());
+    socket.closeFuture().addListener(f -> splice.onSocketClosed());
+    stream.closeFuture().addListener(f -> splice.onStreamClosed());
+    socket.config().setAutoRead(true);
+    stream.config().setAutoRead(true);
+    return splice;
+  }
+
+  /** Bytes read from the socket so far. */
+  public long fromSocket() {
+    return fromSocket.get();
+  }
+
+  /** Bytes read from the stream so far. */
+  public long fromStream() {
+    return fromStream.get();
+  }
+
+  private void onSocketClosed() {
+    if (stream.isActive()) {
+      if (!socketInputDone.get()) {
+        aborted.set(true);
+      }
+      stream.close();
+    }
+    maybeReport();
+  }
+
+  private void onStreamClosed() {
+    if (socket.isActive()) {
+      if (!(streamInputDone.get() && socketInputDone.get())) {
+        aborted.set(true);
+      }
+      socket.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+    maybeReport();
+  }
+
+  private void maybeReport() {
+    if (!socket.isActive() && !stream.isActive() && reported.compareAndSet(false, true)) {
+      onDone.accept(new Result(fromSocket.get(), fromStream.get(), aborted.get()));
+    }
+  }
+
+  private void abort() {
+    aborted.set(true);
+    socket.close();
+    stream.close();
+  }
+
+  private void closeWhenBothHalvesDone() {
+    if (socketInputDone.get() && streamInputDone.get()) {
+      socket.close();
+    }
+  }
+
+  /** Reads the socket, writes the stream. */
+  private final class SocketSide extends ChannelInboundHandlerAdapter {
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!(msg instanceof ByteBuf buf)) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      fromSocket.addAndGet(buf.readableBytes());
+      stream.write(new DefaultHttp2DataFrame(buf, false), stream.voidPromise());
+      if (!stream.isWritable()) {
+        socket.config().setAutoRead(false);
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      stream.flush();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof ChannelInputShutdownEvent) {
+        socketInputDone.set(true);
+        stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true));
+        closeWhenBothHalvesDone();
+      } else {
+        ctx.fireUserEventTriggered(evt);
+      }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (socket.isWritable()) {
+        stream.config().setAutoRead(true);
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      abort();
+    }
+  }
+
+  /** Reads the stream, writes the socket. */
+  private final class StreamSide extends ChannelInboundHandlerAdapter {
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Http2DataFrame frame) {
+        ByteBuf content = frame.content();
+        int n = content.readableBytes();
+        boolean end = frame.isEndStream();
+        if (n > 0) {
+          fromStream.addAndGet(n);
+          socket.write(content, socket.voidPromise());
+        } else {
+          frame.release();
+        }
+        if (end) {
+          endOfStream();
+        } else if (!socket.isWritable()) {
+          stream.config().setAutoRead(false);
+        }
+      } else if (msg instanceof Http2HeadersFrame headers && headers.isEndStream()) {
+        endOfStream();
+      } else if (msg instanceof Http2ResetFrame) {
+        abort();
+      } else {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+
+    private void endOfStream() {
+      streamInputDone.set(true);
+      socket.writeAndFlush(Unpooled.EMPTY_BUFFER)
+          .addListener(
+              (ChannelFutureListener)
+                  f -> {
+                    if (socket instanceof DuplexChannel duplex && socket.isActive()) {
+                      duplex.shutdownOutput();
+                    }
+                    closeWhenBothHalvesDone();
+                  });
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      socket.flush();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (stream.isWritable()) {
+        socket.config().setAutoRead(true);
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      abort();
+    }
+  }
+}

@@ -1,0 +1,49 @@
+package dev.capstan.core.io;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+/**
+ * The socket transport of the data plane: Netty's native epoll where it loads (needed later for
+ * IP_TRANSPARENT and SO_MARK), NIO elsewhere.
+ *
+ * @param name "epoll" or "nio"
+ * @param ioHandlerFactory event loop I/O handler
+ * @param serverChannel listening socket class
+ * @param socketChannel connected socket class
+ */
+public record Transport(
+    String name,
+    IoHandlerFactory ioHandlerFactory,
+    Class<? extends ServerChannel> serverChannel,
+    Class<? extends SocketChannel> socketChannel) {
+
+  /** Native epoll when available, else NIO. */
+  public static Transport best() {
+    if (Epoll.isAvailable()) {
+      return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class);
+    }
+    return nio();
+  }
+
+  /** Java NIO. */
+  public static Transport nio() {
+    return new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class);
+  }
+
+  /** A group of event loops with named daemon threads. */
+  public EventLoopGroup newGroup(int threads, String threadName) {
+    return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true), ioHandlerFactory);
+  }
+}

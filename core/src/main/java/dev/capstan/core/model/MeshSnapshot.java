@@ -1,0 +1,28 @@
+package dev.capstan.core.model;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The whole mesh configuration at one version.
+ *
+ * @param version opaque version string, shown by {@code /config_dump}
+ * @param workloads every workload
+ * @param services every service
+ * @param policies every authorization policy
+ */
+public record MeshSnapshot(
+    String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies) {
+
+  public MeshSnapshot {
+    Objects.requireNonNull(version, "version");
+    workloads = List.copyOf(workloads == null ? List.of() : workloads);
+    services = List.copyOf(services == null ? List.of() : services);
+    policies = List.copyOf(policies == null ? List.of() : policies);
+  }
+
+  /** An empty mesh. */
+  public static MeshSnapshot empty() {
+    return new MeshSnapshot("empty", List.of(), List.of(), List.of());
+  }
+}

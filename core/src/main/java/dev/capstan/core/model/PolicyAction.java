@@ -1,0 +1,7 @@
+package dev.capstan.core.model;
+
+/** What an authorization policy does with the connections its rules match. */
+public enum PolicyAction {
+  ALLOW,
+  DENY
+}

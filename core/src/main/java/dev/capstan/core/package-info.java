@@ -1,0 +1,2 @@
+/** Capstan core: the shared vocabulary of every module. */
+package dev.capstan.core;
