@@ -132,14 +132,15 @@ wait_port() {  # wait_port ADDR PORT SECONDS PID
   local addr=$1 port=$2 secs=$3 pid=$4 i
   for ((i = 0; i < secs * 10; i++)); do
     alive "$pid" || return 1
-    if (exec 3<>"/dev/tcp/$addr/$port") 2>/dev/null; then return 0; fi
+    # look for the listening socket instead of connecting (a probe connection upsets iperf3 -s)
+    if ss -Hltn "src $addr:$port" 2>/dev/null | grep -q .; then return 0; fi
     sleep 0.1
   done
   return 1
 }
 
 # ----------------------------------------------------------------------------- preflight
-for tool in haproxy nginx wrk iperf3 openssl python3 curl timeout; do
+for tool in haproxy nginx wrk iperf3 openssl python3 curl timeout ss ps; do
   command -v "$tool" >/dev/null || { echo "missing tool: $tool" >&2; exit 2; }
 done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -300,10 +301,10 @@ start_haproxy() {
 
 check_haproxy_tls() {  # records negotiated TLS parameters and checks that a client cert is required
   local out
-  out=$(timeout 10 openssl s_client -brief -connect "127.0.0.1:$P_HA_B_HTTP" -servername haproxy-b.bench \
+  out=$(timeout 10 openssl s_client -connect "127.0.0.1:$P_HA_B_HTTP" -servername haproxy-b.bench \
           -cert "$CERTS/haproxy-a.crt" -key "$CERTS/haproxy-a.key" -CAfile "$CERTS/ca.crt" \
           -verify_return_error </dev/null 2>&1 || true)
-  HA_TLS_INFO=$(printf '%s\n' "$out" | grep -E '^(Protocol version|Ciphersuite|Peer Temp Key|Verification):' \
+  HA_TLS_INFO=$(printf '%s\n' "$out" | grep -E '^(New, TLS|Server Temp Key|Peer signature type|Verify return code)' \
                   | sed 's/^/    /' || true)
   local with without req=$'GET / HTTP/1.0\r\n\r\n'
   with=$(printf '%s' "$req" | timeout 10 openssl s_client -quiet -connect "127.0.0.1:$P_HA_B_HTTP" \
@@ -393,7 +394,12 @@ start_capstan() {
   local body
   body=$(curl -fsS --max-time 10 "http://127.0.0.1:$P_CP_A_HTTP/" 2>>"$OUT/run.log" || true)
   if [[ ${#body} -ne $SMALL_BODY_BYTES ]]; then
-    CAPSTAN_STATUS="failed: GET through the agents returned ${#body} bytes instead of $SMALL_BODY_BYTES"; return 1
+    sleep 0.5
+    local hint
+    hint=$(cat "$OUT/logs/capstan-a-r$ROUND.log" "$OUT/logs/capstan-b-r$ROUND.log" 2>/dev/null \
+             | grep -E 'WARN|ERROR|Exception' | tail -1 | cut -c1-300 || true)
+    CAPSTAN_STATUS="failed: GET through the agents returned ${#body} bytes instead of $SMALL_BODY_BYTES${hint:+; agent log: $hint}"
+    return 1
   fi
 }
 
@@ -471,9 +477,10 @@ measure_close() {
   run_wrk "$topo" "$name" "$DURATION" "$(http_url "$topo")/" -t2 -c32 -H 'Connection: close' || return 0
   local t=${topo%-full}
   metric "$t" "$key" "$W_RPS"
-  if [[ "$topo" == haproxy || "$topo" == capstan ]]; then
-    metric "$t" cpu_us_conn "$(cpu_us_per "$W_CPU_TICKS" "$W_REQ")"
-  fi
+  case $topo in
+    haproxy | capstan) metric "$t" cpu_us_conn "$(cpu_us_per "$W_CPU_TICKS" "$W_REQ")" ;;
+    haproxy-full) metric "$t" cpu_us_conn_fullhs "$(cpu_us_per "$W_CPU_TICKS" "$W_REQ")" ;;
+  esac
 }
 measure_big() {
   run_wrk "$1" big1m "$BIG_DURATION" "$(http_url "$1")/1m" -t1 -c1 || return 0
@@ -519,18 +526,27 @@ OPENSSL_V=$( (openssl version 2>&1 || true) | head -1)
 GIT_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 GIT_DIRTY=$(git -C "$REPO" status --porcelain 2>/dev/null | head -1)
 [[ -z "$GIT_DIRTY" ]] || GIT_REV="$GIT_REV (working tree has uncommitted changes)"
-CMD="benchmarks/run.sh"
-for v in "${ORIG_ENV_VARS[@]+"${ORIG_ENV_VARS[@]}"}"; do CMD="$(printf '%q' "$v") $CMD"; done
-[[ " ${ORIG_ENV_VARS[*]+"${ORIG_ENV_VARS[*]}"} " == *" ROUNDS="* ]] || CMD="ROUNDS=$ROUNDS $CMD"
+CMD=""
+[[ " ${ORIG_ENV_VARS[*]+"${ORIG_ENV_VARS[*]}"} " == *" ROUNDS="* ]] || CMD="ROUNDS=$ROUNDS "
+for v in "${ORIG_ENV_VARS[@]+"${ORIG_ENV_VARS[@]}"}"; do CMD+="$(printf '%q' "$v") "; done
+CMD+="benchmarks/run.sh"
 START_DATE=$(date -u)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ----------------------------------------------------------------------------- main loop
-HA_PIDS="" CP_PIDS="" HA_TLS_INFO="" ROUND=0
+HA_PIDS="" CP_PIDS="" HA_TLS_INFO="" ROUND=0 JAR_INFO=""
 if ((CAPSTAN_ENABLED)); then
-  setup_capstan || { CAPSTAN_ENABLED=0; log "capstan topology $CAPSTAN_STATUS"; }
-fi
-if ((CAPSTAN_ENABLED)) && [[ -f "$CAPSTAN_JAR" ]]; then
-  CAPSTAN_STATUS="measured: $CAPSTAN_JAR ($(stat -c '%s bytes, built %y' "$CAPSTAN_JAR"), sha256 $(sha256sum "$CAPSTAN_JAR" | cut -c1-16))"
+  # run a private copy: a rebuild of node-agent during the run must not change the measured jar
+  JAR_INFO="$CAPSTAN_JAR ($(stat -c '%s bytes, built %y' "$CAPSTAN_JAR"), sha256 $(sha256sum "$CAPSTAN_JAR" | cut -c1-16))"
+  cp "$CAPSTAN_JAR" "$WORK/capstan-node-agent.jar"
+  CAPSTAN_JAR="$WORK/capstan-node-agent.jar"
+  if setup_capstan; then
+    CAPSTAN_STATUS="measured: $JAR_INFO"
+  else
+    CAPSTAN_ENABLED=0
+    CAPSTAN_STATUS="$CAPSTAN_STATUS; jar: $JAR_INFO"
+    log "capstan topology $CAPSTAN_STATUS"
+  fi
 fi
 
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
@@ -543,6 +559,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     if start_capstan; then
       TOPOS+=(capstan)
     else
+      CAPSTAN_STATUS="$CAPSTAN_STATUS; jar: $JAR_INFO"
       warn "$ROUND" capstan "$CAPSTAN_STATUS"
       stop_pids $CP_PIDS
       CP_PIDS=""
@@ -586,6 +603,7 @@ done
   echo "$JDK"
   echo "- machine: $(nproc) CPUs, $CPU_MODEL, kernel $(uname -r)"
   echo "- peers: $HAPROXY_V; $NGINX_V; $WRK_V; $IPERF_V; $OPENSSL_V"
+  echo "- load average (1/5/15 min) before the run: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the run itself keeps both CPUs busy, ~2–3; more means other work shared the machine)"
   echo "- repository revision: $GIT_REV"
   echo "- rounds: $ROUNDS, ${DURATION}s per measurement (1 MiB probe ${BIG_DURATION}s), ${WARMUP}s warm-up per step$([[ "$QUICK" == 1 ]] && echo ' (QUICK mode)')$([[ -n "$TASKSET" ]] && echo ", all processes pinned with taskset -c $TASKSET")"
   echo "- Capstan: $CAPSTAN_STATUS"

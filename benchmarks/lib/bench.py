@@ -9,6 +9,7 @@ Subcommands:
   cputicks PID...               print the sum of utime+stime (clock ticks) of the processes
   mem FIELD PID...              print the sum of FIELD (VmRSS, VmHWM) in KiB
   summarize RESULTS_DIR OUT_MD  render RESULTS.md from RESULTS_DIR/metrics.tsv and meta.txt
+  compare BASE_MD NEW_MD        compare two RESULTS.md files (Capstan/HAProxy ratios and Capstan medians)
 """
 import json
 import os
@@ -126,6 +127,7 @@ FIGURES = [
     ("close_cps_fullhs", "new connections/s, HAProxy hop without TLS session reuse", "%.0f"),
     ("cpu_us_req", "proxy CPU µs per request (64-connection keep-alive, both hops)", "%.1f"),
     ("cpu_us_conn", "proxy CPU µs per new connection (both hops)", "%.0f"),
+    ("cpu_us_conn_fullhs", "proxy CPU µs per new connection, HAProxy hop without TLS session reuse", "%.0f"),
     ("bulk_gbps", "bulk throughput Gbit/s (iperf3, 1 stream)", "%.2f"),
     ("big_p50", "1 MiB response p50 ms, 1 connection", "%.2f"),
     ("rss_idle", "proxy RSS idle MiB (both hops)", "%.1f"),
@@ -177,7 +179,7 @@ def cmd_summarize(args):
     for key, label, fmt in FIGURES:
         # Capstan has a single configuration; the full-handshake HAProxy row compares it to the
         # HAProxy hop with TLS session reuse disabled.
-        ckey = "close_cps" if key == "close_cps_fullhs" else key
+        ckey = {"close_cps_fullhs": "close_cps", "cpu_us_conn_fullhs": "cpu_us_conn"}.get(key, key)
         d, h, c = med(ckey, "direct"), med(key, "haproxy"), med(ckey, "capstan")
 
         def f(x):
@@ -205,9 +207,52 @@ def cmd_summarize(args):
         fh.write("\n".join(lines))
 
 
+def parse_results_table(path):
+    """figure -> (direct, haproxy, capstan, ratio) as strings, from a RESULTS.md."""
+    rows, in_table = {}, False
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("| figure | direct |"):
+            in_table = True
+            continue
+        if in_table:
+            if not line.startswith("|"):
+                break
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if cells[0].startswith("---"):
+                continue
+            rows[cells[0]] = cells[1:5]
+    return rows
+
+
+def _num(text):
+    try:
+        return float(text.rstrip("x"))
+    except ValueError:
+        return None
+
+
+def cmd_compare(args):
+    base, new = parse_results_table(args[0]), parse_results_table(args[1])
+    print("%-72s %10s %10s %8s   %10s %10s %8s" % (
+        "figure", "base C/H", "new C/H", "change", "base Cap", "new Cap", "change"))
+    for fig, cells in new.items():
+        old = base.get(fig)
+        if not old:
+            print("%-72s (not in baseline)" % fig)
+            continue
+
+        def delta(a, b):
+            a, b = _num(a), _num(b)
+            return "—" if a in (None, 0) or b is None else "%+.0f%%" % ((b / a - 1) * 100)
+        print("%-72s %10s %10s %8s   %10s %10s %8s" % (
+            fig[:72], old[3], cells[3], delta(old[3], cells[3]),
+            old[2], cells[2], delta(old[2], cells[2])))
+
+
 def main():
     cmds = {"freeports": cmd_freeports, "wrk": cmd_wrk, "iperf": cmd_iperf,
-            "cputicks": cmd_cputicks, "mem": cmd_mem, "summarize": cmd_summarize}
+            "cputicks": cmd_cputicks, "mem": cmd_mem, "summarize": cmd_summarize,
+            "compare": cmd_compare}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](sys.argv[2:])

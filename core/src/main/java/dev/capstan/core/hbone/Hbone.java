@@ -37,10 +37,11 @@ public final class Hbone {
     Http2Settings initial =
         Http2Settings.defaultSettings()
             .initialWindowSize(settings.streamWindow())
-            .maxFrameSize(settings.maxFrameSize())
-            .pushEnabled(false);
+            .maxFrameSize(settings.maxFrameSize());
     if (server) {
       initial.maxConcurrentStreams(settings.maxConcurrentStreams());
+    } else {
+      initial.pushEnabled(false);
     }
     Http2FrameCodecBuilder builder = server ? Http2FrameCodecBuilder.forServer() : Http2FrameCodecBuilder.forClient();
     return builder.initialSettings(initial).validateHeaders(true).build();

@@ -41,6 +41,7 @@ public final class HboneConnection {
   private final Http2FrameCodec codec;
   private final SpiffeId peer;
   private int activeStreams;
+  private long idleSinceNanos = System.nanoTime();
 
   private HboneConnection(Channel channel, Http2FrameCodec codec, SpiffeId peer) {
     this.channel = channel;
@@ -91,6 +92,17 @@ public final class HboneConnection {
     return activeStreams;
   }
 
+  /** {@link System#nanoTime()} when the last stream ended (or the connection opened). */
+  public long idleSinceNanos() {
+    return idleSinceNanos;
+  }
+
+  private void streamEnded() {
+    if (--activeStreams == 0) {
+      idleSinceNanos = System.nanoTime();
+    }
+  }
+
   /** Whether a new stream may be opened here: open, no GOAWAY, under both sides' stream limits. */
   public boolean acceptsStreams(int maxStreams) {
     return channel.isActive()
@@ -113,16 +125,22 @@ public final class HboneConnection {
         .addListener(
             f -> {
               if (!f.isSuccess()) {
-                activeStreams--;
+                streamEnded();
                 promise.tryFailure(new HboneException(Kind.STREAM_FAILED,
                     "cannot open HBONE stream: " + HandshakeFailures.describe(f.cause())));
                 return;
               }
               Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
-              stream.closeFuture().addListener(c -> activeStreams--);
+              stream.closeFuture().addListener(c -> streamEnded());
               Http2Headers headers = new DefaultHttp2Headers().method("CONNECT").authority(authority);
               extraHeaders.forEach(headers::add);
-              stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false));
+              stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false)).addListener(w -> {
+                if (!w.isSuccess()) {
+                  promise.tryFailure(new HboneException(Kind.STREAM_FAILED,
+                      "cannot send CONNECT: " + HandshakeFailures.describe(w.cause())));
+                  stream.close();
+                }
+              });
             });
     return promise;
   }
@@ -136,6 +154,17 @@ public final class HboneConnection {
     private final SpiffeId expectedPeer;
     private final HboneSettings settings;
     private final Promise<HboneConnection> promise;
+    private final HeldReads held = new HeldReads();
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      held.hold(msg);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      held.release();
+    }
 
     ClientHandshake(SpiffeId expectedPeer, HboneSettings settings, Promise<HboneConnection> promise) {
       this.expectedPeer = expectedPeer;
@@ -175,6 +204,7 @@ public final class HboneConnection {
       Http2FrameCodec codec = Hbone.codec(false, settings);
       ctx.pipeline().addLast("h2", codec);
       ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new RefusePushedStreams()));
+      held.replay(ctx);
       ctx.pipeline().remove(this);
       int extra = settings.connectionWindow() - 65_535;
       if (extra > 0) {
@@ -242,6 +272,15 @@ public final class HboneConnection {
       }
       ReferenceCountUtil.release(msg);
       stream.close();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof Http2ResetFrame reset) {
+        promise.tryFailure(new HboneException(Kind.STREAM_FAILED,
+            "HBONE peer reset the stream before answering (HTTP/2 error " + reset.errorCode() + ")"));
+      }
+      ctx.fireUserEventTriggered(evt);
     }
 
     @Override

@@ -32,12 +32,25 @@ public final class HboneServer extends ChannelInitializer<Channel> {
 
   /** Chooses the server certificate for a connection by its local (destination) address. */
   public interface TlsSelector {
-    Optional<SslContext> forLocalAddress(InetSocketAddress local);
+    Optional<ServerTls> forLocalAddress(InetSocketAddress local);
   }
 
-  /** A CONNECT request from an authenticated peer. */
+  /** The identity a connection presents and the context that presents it. */
+  public record ServerTls(SpiffeId identity, SslContext context) {}
+
+  /**
+   * A CONNECT request from an authenticated peer.
+   *
+   * @param peer the client's verified identity
+   * @param local the identity this connection presented to the peer
+   * @param peerAddress the client's address
+   * @param target the {@code :authority}, a literal IP and port
+   * @param headers the request headers
+   * @param stream the stream, with auto-read off
+   */
   public record Request(
       SpiffeId peer,
+      SpiffeId local,
       InetSocketAddress peerAddress,
       InetSocketAddress target,
       Http2Headers headers,
@@ -83,23 +96,36 @@ public final class HboneServer extends ChannelInitializer<Channel> {
   protected void initChannel(Channel ch) {
     InetSocketAddress local = (InetSocketAddress) ch.localAddress();
     InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
-    Optional<SslContext> context = tls.forLocalAddress(local);
+    Optional<ServerTls> context = tls.forLocalAddress(local);
     if (context.isEmpty()) {
       acceptor.refused(
           new Refusal(0, "no_local_identity", remote, "no local workload with a certificate at " + local + "; closing"));
       ch.close();
       return;
     }
-    SslHandler ssl = context.get().newHandler(ch.alloc());
+    SslHandler ssl = context.get().context().newHandler(ch.alloc());
     ssl.setHandshakeTimeoutMillis(settings.handshakeTimeout().toMillis());
     ch.pipeline().addLast("tls", ssl);
-    ch.pipeline().addLast("hbone-handshake", new AfterHandshake(remote));
+    ch.pipeline().addLast("hbone-handshake", new AfterHandshake(context.get().identity(), remote));
   }
 
   private final class AfterHandshake extends ChannelInboundHandlerAdapter {
+    private final SpiffeId local;
     private final InetSocketAddress remote;
+    private final HeldReads held = new HeldReads();
 
-    AfterHandshake(InetSocketAddress remote) {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      held.hold(msg);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      held.release();
+    }
+
+    AfterHandshake(SpiffeId local, InetSocketAddress remote) {
+      this.local = local;
       this.remote = remote;
     }
 
@@ -131,7 +157,8 @@ public final class HboneServer extends ChannelInitializer<Channel> {
         return;
       }
       ctx.pipeline().addLast("h2", Hbone.codec(true, settings));
-      ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInit(peer, remote)));
+      ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInit(peer, local, remote)));
+      held.replay(ctx);
       ctx.pipeline().remove(this);
       int extra = settings.connectionWindow() - 65_535;
       if (extra > 0) {
@@ -141,32 +168,39 @@ public final class HboneServer extends ChannelInitializer<Channel> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      // Handshake failures arrive as the completion event above; anything else closes quietly.
+      // Handshake failures also arrive as the completion event above; report what else goes wrong.
+      if (!(cause instanceof javax.net.ssl.SSLException) && !(cause.getCause() instanceof javax.net.ssl.SSLException)) {
+        acceptor.refused(new Refusal(0, "connection_error", remote, HandshakeFailures.describe(cause)));
+      }
       ctx.close();
     }
   }
 
   private final class StreamInit extends ChannelInitializer<Http2StreamChannel> {
     private final SpiffeId peer;
+    private final SpiffeId local;
     private final InetSocketAddress remote;
 
-    StreamInit(SpiffeId peer, InetSocketAddress remote) {
+    StreamInit(SpiffeId peer, SpiffeId local, InetSocketAddress remote) {
       this.peer = peer;
+      this.local = local;
       this.remote = remote;
     }
 
     @Override
     protected void initChannel(Http2StreamChannel stream) {
-      stream.pipeline().addLast("hbone-request", new RequestHandler(peer, remote));
+      stream.pipeline().addLast("hbone-request", new RequestHandler(peer, local, remote));
     }
   }
 
   private final class RequestHandler extends ChannelInboundHandlerAdapter {
     private final SpiffeId peer;
+    private final SpiffeId local;
     private final InetSocketAddress remote;
 
-    RequestHandler(SpiffeId peer, InetSocketAddress remote) {
+    RequestHandler(SpiffeId peer, SpiffeId local, InetSocketAddress remote) {
       this.peer = peer;
+      this.local = local;
       this.remote = remote;
     }
 
@@ -197,7 +231,7 @@ public final class HboneServer extends ChannelInitializer<Channel> {
       }
       stream.config().setAutoRead(false);
       ctx.pipeline().remove(this);
-      acceptor.accept(new Request(peer, remote, target.get(), headers, stream));
+      acceptor.accept(new Request(peer, local, remote, target.get(), headers, stream));
     }
 
     private void refuse(Http2StreamChannel stream, String reason, String detail) {

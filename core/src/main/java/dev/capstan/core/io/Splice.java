@@ -188,11 +188,17 @@ public final class Splice {
         }
       } else if (msg instanceof Http2HeadersFrame headers && headers.isEndStream()) {
         endOfStream();
-      } else if (msg instanceof Http2ResetFrame) {
-        abort();
       } else {
         ReferenceCountUtil.release(msg);
       }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof Http2ResetFrame) {
+        abort();
+      }
+      ctx.fireUserEventTriggered(evt);
     }
 
     private void endOfStream() {

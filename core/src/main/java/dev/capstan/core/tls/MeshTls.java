@@ -14,7 +14,9 @@ import javax.net.ssl.SSLException;
 
 /**
  * Builds the SSL contexts of HBONE: TLS 1.3 only, ALPN {@code h2} only, client certificates
- * required, peers verified by {@link SpiffeTrustManager}, no SNI and no host name check.
+ * required, peers verified by {@link SpiffeTrustManager}, no SNI and no host name check. Both
+ * sides check after the handshake that {@code h2} was negotiated (BoringSSL cannot fail the
+ * handshake itself on a missing ALPN match).
  */
 public final class MeshTls {
 
@@ -23,7 +25,7 @@ public final class MeshTls {
       new ApplicationProtocolConfig(
           Protocol.ALPN,
           SelectorFailureBehavior.NO_ADVERTISE,
-          SelectedListenerFailureBehavior.FATAL_ALERT,
+          SelectedListenerFailureBehavior.ACCEPT,
           ApplicationProtocolNames.HTTP_2);
 
   private final SpiffeTrustManager trustManager;

@@ -45,7 +45,7 @@ public final class Pem {
         return converter.getPrivateKey(info);
       }
       if (o instanceof PEMKeyPair pair) {
-        return converter.getKeyPair(pair).getPrivate();
+        return converter.getPrivateKey(pair.getPrivateKeyInfo());
       }
       throw new IOException("no private key in PEM text (found " + (o == null ? "nothing" : o.getClass().getSimpleName()) + ")");
     }
@@ -72,6 +72,6 @@ public final class Pem {
 
   /** PEM text of a private key in PKCS#8 form. */
   public static String encodeKey(PrivateKey key) {
-    return encode(PrivateKeyInfo.getInstance(key.getEncoded()));
+    return encode(new org.bouncycastle.util.io.pem.PemObject("PRIVATE KEY", key.getEncoded()));
   }
 }

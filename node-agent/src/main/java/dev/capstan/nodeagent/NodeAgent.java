@@ -1,0 +1,271 @@
+package dev.capstan.nodeagent;
+
+import dev.capstan.core.hbone.HboneServer;
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Transport;
+import dev.capstan.core.tls.MeshTls;
+import dev.capstan.core.tls.SpiffeTrustManager;
+import dev.capstan.core.tls.TrustBundle;
+import dev.capstan.nodeagent.admin.AdminServers;
+import dev.capstan.nodeagent.config.AgentConfig;
+import dev.capstan.nodeagent.drain.Drain;
+import dev.capstan.nodeagent.identity.Identities;
+import dev.capstan.nodeagent.metrics.AccessLog;
+import dev.capstan.nodeagent.metrics.ProxyMetrics;
+import dev.capstan.nodeagent.proxy.Inbound;
+import dev.capstan.nodeagent.proxy.Listeners;
+import dev.capstan.nodeagent.proxy.Outbound;
+import dev.capstan.nodeagent.proxy.Pool;
+import dev.capstan.nodeagent.state.FileMeshView;
+import dev.capstan.nodeagent.state.MeshIndex;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent, wired by hand: config → metrics → trust → identities → mesh view → event loops →
+ * pool → outbound/inbound → listeners → admin. Every listener is bound before the agent reports
+ * ready.
+ */
+public final class NodeAgent implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NodeAgent.class);
+
+  private final AgentConfig config;
+  private final ProxyMetrics metrics;
+  private final FileMeshView mesh;
+  private final Identities identities;
+  private final Pool pool;
+  private final Listeners listeners;
+  private final Drain drain;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final ScheduledExecutorService background;
+  private final Vertx vertx;
+  private final AdminServers admin;
+  private final Transport transport;
+  private final MeshTls tls;
+  private volatile boolean ready;
+
+  private NodeAgent(Builder b) {
+    this.config = b.config;
+    this.metrics = b.metrics;
+    this.mesh = b.mesh;
+    this.identities = b.identities;
+    this.pool = b.pool;
+    this.listeners = b.listeners;
+    this.drain = b.drain;
+    this.boss = b.boss;
+    this.workers = b.workers;
+    this.background = b.background;
+    this.vertx = b.vertx;
+    this.admin = b.admin;
+    this.transport = b.transport;
+    this.tls = b.tls;
+  }
+
+  /** Starts an agent; throws if any part cannot start. */
+  public static NodeAgent start(AgentConfig config) throws Exception {
+    Builder b = new Builder();
+    b.config = config;
+    b.metrics = new ProxyMetrics();
+    TrustBundle bundle = Identities.readBundle(config.certDir());
+    b.tls = new MeshTls(new SpiffeTrustManager(config.trustDomain(), bundle, Clock.systemUTC()), config.tlsEngine());
+    b.identities = new Identities(config.certDir(), bundle, b.tls, b.metrics.reloadErrors("certificates")::increment);
+    b.mesh = new FileMeshView(config.meshFile(), b.metrics.reloadErrors("mesh")::increment);
+    b.identities.refresh(localIdentities(config, b.mesh.current()));
+
+    b.transport = Transport.best();
+    b.boss = b.transport.newGroup(1, "capstan-accept");
+    b.workers = b.transport.newGroup(config.workerThreads(), "capstan-io");
+    b.drain = new Drain();
+    AccessLog accessLog = new AccessLog(config.accessLog());
+
+    Bootstrap hboneClient = new Bootstrap()
+        .channel(b.transport.socketChannel())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis());
+    Bootstrap workloadClient = new Bootstrap()
+        .channel(b.transport.socketChannel())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Listeners.WATERMARKS)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            // The splice installs its handler once the tunnel is accepted.
+          }
+        });
+    b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics);
+    Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, b.metrics, accessLog, b.drain);
+    Inbound inbound = new Inbound(config, b.mesh, workloadClient, b.metrics, accessLog, b.drain);
+    HboneServer.TlsSelector serverTls = local -> serverTls(config, b.mesh.current(), b.identities, local);
+
+    b.listeners = new Listeners(config, b.transport, b.boss, b.workers, b.drain);
+    b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
+    b.listeners.bindExplicit(outbound);
+    b.mesh.onChange(index -> {
+      b.identities.refresh(localIdentities(config, index));
+      b.listeners.reconcileHbone(index, config.hbone(), serverTls, inbound);
+    });
+
+    b.background = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "capstan-config");
+      t.setDaemon(true);
+      return t;
+    });
+    long every = config.reloadInterval().toMillis();
+    b.background.scheduleWithFixedDelay(() -> {
+      try {
+        b.mesh.poll();
+        b.identities.refresh(localIdentities(config, b.mesh.current()));
+      } catch (RuntimeException e) {
+        LOG.error("background refresh failed: {}", e.toString());
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
+
+    b.metrics.gauge("capstan_proxied_connections_active", "proxied connections open", b.drain::activeConnections);
+    b.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
+    NodeAgent[] self = new NodeAgent[1];
+    b.admin = AdminServers.start(b.vertx, config, b.metrics,
+        () -> self[0].configDump(), () -> self[0] != null && self[0].ready && !self[0].drain.draining());
+    NodeAgent agent = new NodeAgent(b);
+    self[0] = agent;
+    agent.ready = true;
+    LOG.info("node agent for {} ready: transport {}, TLS {}, mesh version {}, listening {}",
+        config.node(), b.transport.name(), b.tls.provider(), b.mesh.current().version(), b.listeners.bound());
+    return agent;
+  }
+
+  private static Set<SpiffeId> localIdentities(AgentConfig config, MeshIndex index) {
+    return index.workloadsOn(config.node()).stream()
+        .map(w -> MeshIndex.identity(config.trustDomain(), w))
+        .collect(Collectors.toSet());
+  }
+
+  private static Optional<HboneServer.ServerTls> serverTls(
+      AgentConfig config, MeshIndex index, Identities identities, InetSocketAddress local) {
+    return index.workloadByIp(local.getAddress())
+        .filter(w -> w.node().equals(config.node()))
+        .map(w -> MeshIndex.identity(config.trustDomain(), w))
+        .flatMap(id -> identities.get(id).map(e -> new HboneServer.ServerTls(id, e.server())));
+  }
+
+  /** What {@code /config_dump} shows: the config version in force and what the agent holds. */
+  public Map<String, Object> configDump() {
+    MeshIndex index = mesh.current();
+    Map<String, Object> dump = new LinkedHashMap<>();
+    dump.put("node", config.node());
+    dump.put("version", index.version());
+    dump.put("trustDomain", config.trustDomain());
+    dump.put("transport", transport.name());
+    dump.put("tls", tls.provider().name());
+    dump.put("listeners", listeners.bound().entrySet().stream()
+        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().toString())));
+    dump.put("certificates", identities.all().stream()
+        .map(e -> Map.of("identity", e.key().identity().uri(), "notAfter", e.key().notAfter().toString()))
+        .toList());
+    dump.put("pool", Map.of("connections", pool.openConnections()));
+    dump.put("activeConnections", drain.activeConnections());
+    dump.put("localWorkloads", index.workloadsOn(config.node()));
+    dump.put("mesh", index.snapshot());
+    return dump;
+  }
+
+  public AgentConfig config() {
+    return config;
+  }
+
+  public ProxyMetrics metrics() {
+    return metrics;
+  }
+
+  public Pool pool() {
+    return pool;
+  }
+
+  /** Bound listener addresses by name. */
+  public Map<String, InetSocketAddress> listening() {
+    return listeners.bound();
+  }
+
+  /** Ports of admin, metrics and ready, in that order. */
+  public List<Integer> adminPorts() {
+    return admin.ports();
+  }
+
+  public int activeConnections() {
+    return drain.activeConnections();
+  }
+
+  /** Forces an immediate re-read of the mesh file (tests; production polls). */
+  public void reloadNow() {
+    try {
+      background.submit(() -> {
+        mesh.poll();
+        identities.refresh(localIdentities(config, mesh.current()));
+      }).get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("reload failed", e);
+    }
+  }
+
+  /** Graceful drain: stop accepting, let connections finish until the configured deadline. */
+  public CompletableFuture<Void> drain() {
+    return drain(config.drainTimeout());
+  }
+
+  public CompletableFuture<Void> drain(Duration deadline) {
+    return drain.drain(deadline);
+  }
+
+  @Override
+  public void close() {
+    ready = false;
+    drain.drain(Duration.ZERO).join();
+    pool.closeAll();
+    background.shutdownNow();
+    admin.close();
+    vertx.close();
+    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  private static final class Builder {
+    AgentConfig config;
+    ProxyMetrics metrics;
+    FileMeshView mesh;
+    Identities identities;
+    Pool pool;
+    Listeners listeners;
+    Drain drain;
+    EventLoopGroup boss;
+    EventLoopGroup workers;
+    ScheduledExecutorService background;
+    Vertx vertx;
+    AdminServers admin;
+    Transport transport;
+    MeshTls tls;
+  }
+}

@@ -1,0 +1,62 @@
+package dev.capstan.nodeagent.authz;
+
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.PolicyAction;
+import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.Workload;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Evaluates the L4 policies of a destination workload, as Istio does: any matching DENY refuses;
+ * otherwise, if any ALLOW policy selects the workload, one of its rules must match; with no
+ * policy at all, everything is allowed.
+ */
+public final class Authorizer {
+
+  /** The outcome; {@code policy} names the deciding policy, for logs. */
+  public record Decision(boolean allowed, String policy) {
+    static Decision allow(String policy) {
+      return new Decision(true, policy);
+    }
+
+    static Decision deny(String policy) {
+      return new Decision(false, policy);
+    }
+  }
+
+  private Authorizer() {}
+
+  public static Decision check(List<AuthorizationPolicy> namespacePolicies, Workload destination, SpiffeId peer, int port) {
+    boolean anyAllow = false;
+    Optional<String> allowedBy = Optional.empty();
+    for (AuthorizationPolicy p : namespacePolicies) {
+      if (!p.selects(destination)) {
+        continue;
+      }
+      boolean matches = p.rules().stream().anyMatch(r -> matches(r, peer, port));
+      if (p.action() == PolicyAction.DENY && matches) {
+        return Decision.deny(p.namespace() + "/" + p.name());
+      }
+      if (p.action() == PolicyAction.ALLOW) {
+        anyAllow = true;
+        if (matches && allowedBy.isEmpty()) {
+          allowedBy = Optional.of(p.namespace() + "/" + p.name());
+        }
+      }
+    }
+    if (!anyAllow) {
+      return Decision.allow("none");
+    }
+    return allowedBy.map(Decision::allow).orElse(Decision.deny("no ALLOW rule matched"));
+  }
+
+  private static boolean matches(PolicyRule rule, SpiffeId peer, int port) {
+    boolean principal = rule.principals().isEmpty()
+        || rule.principals().stream().anyMatch(p -> "*".equals(p) || p.equals(peer.uri()));
+    boolean namespace = rule.namespaces().isEmpty() || rule.namespaces().contains(peer.namespace());
+    boolean portOk = rule.ports().isEmpty() || rule.ports().contains(port);
+    return principal && namespace && portOk;
+  }
+}

@@ -1,0 +1,162 @@
+package dev.capstan.nodeagent.config;
+
+import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.hbone.HboneSettings;
+import dev.capstan.core.tls.TlsEngine;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Everything the node agent is told at start-up.
+ *
+ * @param node name of the node this agent serves; only workloads of this node may send through it
+ * @param trustDomain SPIFFE trust domain of the mesh
+ * @param meshFile the mesh view file (workloads, services, policies), reloaded on change
+ * @param certDir certificates: {@code root-cert.pem} and {@code <ns>/<sa>/cert-chain.pem, key.pem}
+ * @param hbonePort the HBONE port on every workload IP
+ * @param admin admin listener (config dump), loopback only
+ * @param metrics Prometheus listener
+ * @param ready readiness listener
+ * @param explicitProxy HTTP CONNECT proxy listener, if enabled
+ * @param upstreams fixed upstream listeners
+ * @param pool HBONE connection pool settings
+ * @param hbone HTTP/2 tuning of HBONE
+ * @param tlsEngine which TLS implementation to use
+ * @param workerThreads data-plane event loops
+ * @param connectTimeout deadline to connect to a workload or an HBONE peer
+ * @param drainTimeout how long connections may finish after SIGTERM
+ * @param reloadInterval how often files are checked for changes
+ * @param accessLog access log format
+ */
+public record AgentConfig(
+    String node,
+    String trustDomain,
+    Path meshFile,
+    Path certDir,
+    int hbonePort,
+    InetSocketAddress admin,
+    InetSocketAddress metrics,
+    InetSocketAddress ready,
+    Optional<InetSocketAddress> explicitProxy,
+    List<Upstream> upstreams,
+    PoolConfig pool,
+    HboneSettings hbone,
+    TlsEngine tlsEngine,
+    int workerThreads,
+    Duration connectTimeout,
+    Duration drainTimeout,
+    Duration reloadInterval,
+    AccessLogFormat accessLog) {
+
+  /** Access log line format. */
+  public enum AccessLogFormat {
+    OFF,
+    TEXT,
+    JSON
+  }
+
+  /**
+   * A fixed upstream listener: connections to {@code listen} go to {@code service}'s {@code port}.
+   *
+   * @param listen local address to listen on
+   * @param service {@code namespace/name} of the mesh service
+   * @param port the service port
+   */
+  public record Upstream(InetSocketAddress listen, String service, int port) {}
+
+  /**
+   * HBONE pool settings.
+   *
+   * @param maxStreamsPerConnection streams carried by one HBONE connection before another opens
+   * @param idleTimeout an HBONE connection without streams closes after this long
+   */
+  public record PoolConfig(int maxStreamsPerConnection, Duration idleTimeout) {}
+
+  public AgentConfig {
+    upstreams = List.copyOf(upstreams);
+    if (!admin.getAddress().isLoopbackAddress()) {
+      throw new ConfigException("admin must listen on a loopback address, got " + admin);
+    }
+  }
+
+  /** Parses the agent's YAML configuration; relative paths are resolved against {@code baseDir}. */
+  public static AgentConfig parse(String yaml, String source, Path baseDir) {
+    Fields f = Fields.parse(yaml, source).only(
+        "node", "trustDomain", "mesh", "certs", "hbonePort", "admin", "metrics", "ready", "explicitProxy",
+        "upstreams", "pool", "hbone", "tlsEngine", "workerThreads", "connectTimeout", "drainTimeout",
+        "reloadInterval", "accessLog");
+    List<Upstream> upstreams = f.list("upstreams", (u, i) -> {
+      u.only("listen", "service", "port");
+      String service = u.string("service");
+      if (!service.matches("[a-z0-9][a-z0-9.\\-]*/[a-z0-9][a-z0-9.\\-]*")) {
+        throw new ConfigException(u.path() + ".service must be <namespace>/<name>, got '" + service + "'");
+      }
+      return new Upstream(
+          u.address("listen", Optional.empty()).orElseThrow(() -> new ConfigException(u.path() + ".listen is required")),
+          service,
+          u.integer("port", 0, 1, 65535));
+    });
+    for (Upstream u : upstreams) {
+      if (u.port() == 0) {
+        throw new ConfigException(source + ": upstream " + u.listen() + " needs a port");
+      }
+    }
+    PoolConfig pool = f.optionalObject("pool").map(p -> {
+      p.only("maxStreamsPerConnection", "idleTimeout");
+      return new PoolConfig(p.integer("maxStreamsPerConnection", 100, 1, 100_000), p.duration("idleTimeout", Duration.ofMinutes(1)));
+    }).orElse(new PoolConfig(100, Duration.ofMinutes(1)));
+    HboneSettings defaults = HboneSettings.defaults();
+    HboneSettings hbone = f.optionalObject("hbone").map(h -> {
+      h.only("streamWindow", "connectionWindow", "maxFrameSize", "maxConcurrentStreams", "handshakeTimeout");
+      try {
+        return new HboneSettings(
+            h.integer("streamWindow", defaults.streamWindow(), 65_535, Integer.MAX_VALUE),
+            h.integer("connectionWindow", defaults.connectionWindow(), 65_535, Integer.MAX_VALUE),
+            h.integer("maxFrameSize", defaults.maxFrameSize(), 16_384, 16_777_215),
+            h.integer("maxConcurrentStreams", defaults.maxConcurrentStreams(), 1, 1_000_000),
+            h.duration("handshakeTimeout", defaults.handshakeTimeout()));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(h.path() + ": " + e.getMessage());
+      }
+    }).orElse(defaults);
+    String engine = f.string("tlsEngine", "auto");
+    TlsEngine tlsEngine;
+    try {
+      tlsEngine = TlsEngine.valueOf(engine.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(source + ": tlsEngine must be auto, openssl or jdk, got '" + engine + "'");
+    }
+    String log = f.string("accessLog", "text");
+    AccessLogFormat format;
+    try {
+      format = "false".equals(log) ? AccessLogFormat.OFF : AccessLogFormat.valueOf(log.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(source + ": accessLog must be off, text or json, got '" + log + "'");
+    }
+    Path mesh = baseDir.resolve(f.string("mesh"));
+    Path certs = baseDir.resolve(f.string("certs"));
+    return new AgentConfig(
+        f.string("node"),
+        f.string("trustDomain", "cluster.local"),
+        mesh,
+        certs,
+        f.integer("hbonePort", Hbone.PORT, 1, 65535),
+        f.address("admin", Optional.of(new InetSocketAddress("127.0.0.1", 15000))).orElseThrow(),
+        f.address("metrics", Optional.of(new InetSocketAddress("0.0.0.0", 15020))).orElseThrow(),
+        f.address("ready", Optional.of(new InetSocketAddress("0.0.0.0", 15021))).orElseThrow(),
+        f.address("explicitProxy", Optional.of(new InetSocketAddress("127.0.0.1", 15080))),
+        upstreams,
+        pool,
+        hbone,
+        tlsEngine,
+        f.integer("workerThreads", Runtime.getRuntime().availableProcessors(), 1, 256),
+        f.duration("connectTimeout", Duration.ofSeconds(5)),
+        f.duration("drainTimeout", Duration.ofSeconds(30)),
+        f.duration("reloadInterval", Duration.ofSeconds(1)),
+        format);
+  }
+}

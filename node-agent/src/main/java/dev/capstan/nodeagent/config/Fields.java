@@ -1,0 +1,218 @@
+package dev.capstan.nodeagent.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.capstan.core.hbone.Hbone;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Reads typed values out of a YAML/JSON tree; every error names the field's path and value. */
+public final class Fields {
+
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+
+  private final JsonNode node;
+  private final String path;
+
+  private Fields(JsonNode node, String path) {
+    this.node = node;
+    this.path = path;
+  }
+
+  /** Parses a YAML (or JSON) document whose root must be a mapping. */
+  public static Fields parse(String text, String source) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(text);
+    } catch (IOException e) {
+      throw new ConfigException(source + ": not valid YAML: " + e.getMessage());
+    }
+    if (root == null || !root.isObject()) {
+      throw new ConfigException(source + ": the document must be a mapping");
+    }
+    return new Fields(root, source + ":");
+  }
+
+  private String at(String key) {
+    return path.endsWith(":") ? path + " " + key : path + "." + key;
+  }
+
+  private Optional<JsonNode> value(String key) {
+    JsonNode v = node.get(key);
+    return v == null || v.isNull() ? Optional.empty() : Optional.of(v);
+  }
+
+  public boolean has(String key) {
+    return value(key).isPresent();
+  }
+
+  public String string(String key) {
+    return optionalString(key).orElseThrow(() -> new ConfigException(at(key) + " is required"));
+  }
+
+  public Optional<String> optionalString(String key) {
+    return value(key).map(v -> {
+      if (!v.isValueNode()) {
+        throw new ConfigException(at(key) + " must be a string, got " + v.getNodeType());
+      }
+      return v.asText();
+    });
+  }
+
+  public String string(String key, String defaultValue) {
+    return optionalString(key).orElse(defaultValue);
+  }
+
+  public int integer(String key, int defaultValue, int min, int max) {
+    return value(key).map(v -> {
+      if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+        throw new ConfigException(at(key) + " must be an integer, got '" + v.asText() + "'");
+      }
+      int i = v.asInt();
+      if (i < min || i > max) {
+        throw new ConfigException(at(key) + " must be between " + min + " and " + max + ", got " + i);
+      }
+      return i;
+    }).orElse(defaultValue);
+  }
+
+  public boolean bool(String key, boolean defaultValue) {
+    return value(key).map(v -> {
+      if (!v.isBoolean()) {
+        throw new ConfigException(at(key) + " must be true or false, got '" + v.asText() + "'");
+      }
+      return v.asBoolean();
+    }).orElse(defaultValue);
+  }
+
+  /** A duration such as {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}. */
+  public Duration duration(String key, Duration defaultValue) {
+    return optionalString(key).map(s -> {
+      Matcher m = DURATION.matcher(s.trim());
+      if (!m.matches()) {
+        throw new ConfigException(at(key) + " must be a duration like 500ms, 30s, 5m or 1h, got '" + s + "'");
+      }
+      long n = Long.parseLong(m.group(1));
+      return switch (m.group(2)) {
+        case "ms" -> Duration.ofMillis(n);
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        default -> Duration.ofHours(n);
+      };
+    }).orElse(defaultValue);
+  }
+
+  /** An address {@code ip:port} (literal IP); {@code null} or absent gives the default. */
+  public Optional<InetSocketAddress> address(String key, Optional<InetSocketAddress> defaultValue) {
+    if (!has(key)) {
+      return node.has(key) ? Optional.empty() : defaultValue;
+    }
+    String s = string(key);
+    return Optional.of(Hbone.parseAuthority(s).orElseThrow(() ->
+        new ConfigException(at(key) + " must be <ip>:<port> with a literal IP, got '" + s + "'")));
+  }
+
+  public Fields object(String key) {
+    JsonNode v = value(key).orElseThrow(() -> new ConfigException(at(key) + " is required"));
+    if (!v.isObject()) {
+      throw new ConfigException(at(key) + " must be a mapping");
+    }
+    return new Fields(v, at(key));
+  }
+
+  public Optional<Fields> optionalObject(String key) {
+    return value(key).map(v -> {
+      if (!v.isObject()) {
+        throw new ConfigException(at(key) + " must be a mapping");
+      }
+      return new Fields(v, at(key));
+    });
+  }
+
+  /** A list of mappings, each turned into a T. */
+  public <T> List<T> list(String key, BiFunction<Fields, Integer, T> item) {
+    Optional<JsonNode> v = value(key);
+    if (v.isEmpty()) {
+      return List.of();
+    }
+    if (!v.get().isArray()) {
+      throw new ConfigException(at(key) + " must be a list");
+    }
+    List<T> out = new ArrayList<>();
+    for (int i = 0; i < v.get().size(); i++) {
+      JsonNode e = v.get().get(i);
+      String p = at(key) + "[" + i + "]";
+      if (!e.isObject()) {
+        throw new ConfigException(p + " must be a mapping");
+      }
+      out.add(item.apply(new Fields(e, p), i));
+    }
+    return out;
+  }
+
+  /** A list of scalars as strings. */
+  public List<String> strings(String key) {
+    Optional<JsonNode> v = value(key);
+    if (v.isEmpty()) {
+      return List.of();
+    }
+    if (!v.get().isArray()) {
+      throw new ConfigException(at(key) + " must be a list");
+    }
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < v.get().size(); i++) {
+      JsonNode e = v.get().get(i);
+      if (!e.isValueNode() || e.isNull()) {
+        throw new ConfigException(at(key) + "[" + i + "] must be a string");
+      }
+      out.add(e.asText());
+    }
+    return out;
+  }
+
+  /** A mapping of strings to strings. */
+  public Map<String, String> stringMap(String key) {
+    Optional<JsonNode> v = value(key);
+    if (v.isEmpty()) {
+      return Map.of();
+    }
+    if (!v.get().isObject()) {
+      throw new ConfigException(at(key) + " must be a mapping");
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    v.get().properties().forEach(e -> {
+      if (!e.getValue().isValueNode()) {
+        throw new ConfigException(at(key) + "." + e.getKey() + " must be a string");
+      }
+      out.put(e.getKey(), e.getValue().asText());
+    });
+    return out;
+  }
+
+  /** Throws when a key is not one of {@code known}: a typo must not be silently ignored. */
+  public Fields only(String... known) {
+    List<String> allowed = List.of(known);
+    node.fieldNames().forEachRemaining(k -> {
+      if (!allowed.contains(k)) {
+        throw new ConfigException(at(k) + " is not a known field (known: " + String.join(", ", allowed) + ")");
+      }
+    });
+    return this;
+  }
+
+  /** The path of this object, for messages. */
+  public String path() {
+    return path;
+  }
+}

@@ -1,0 +1,140 @@
+package dev.capstan.nodeagent.identity;
+
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.tls.CertifiedKey;
+import dev.capstan.core.tls.MeshTls;
+import dev.capstan.core.tls.Pem;
+import dev.capstan.core.tls.TrustBundle;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The certificates of the identities of this node's workloads, from a directory laid out as
+ * {@code root-cert.pem} and {@code <namespace>/<service-account>/cert-chain.pem} + {@code key.pem}.
+ *
+ * <p>{@link #refresh} runs off the data path (start-up, config changes, a periodic tick): it loads
+ * new and changed files, builds the SSL contexts and drops identities no longer wanted. The data
+ * path only reads the map.
+ */
+public final class Identities {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Identities.class);
+  private static final String ROOT = "root-cert.pem";
+
+  /** An identity ready for use: its key and both SSL contexts. */
+  public record Entry(CertifiedKey key, SslContext server, SslContext client, String fingerprint) {}
+
+  private final Path dir;
+  private final TrustBundle bundle;
+  private final MeshTls tls;
+  private final Map<SpiffeId, Entry> entries = new ConcurrentHashMap<>();
+  private final Runnable onLoadError;
+  private String rootFingerprint;
+
+  public Identities(Path dir, TrustBundle bundle, MeshTls tls, Runnable onLoadError) {
+    this.dir = dir;
+    this.bundle = bundle;
+    this.tls = tls;
+    this.onLoadError = onLoadError;
+  }
+
+  /** Reads the trust bundle of a certificate directory (fails start-up when missing). */
+  public static TrustBundle readBundle(Path dir) throws IOException, GeneralSecurityException {
+    return new TrustBundle(Pem.certificates(Files.readString(dir.resolve(ROOT), StandardCharsets.US_ASCII)));
+  }
+
+  /** The identity's certificate and contexts, if loaded. */
+  public Optional<Entry> get(SpiffeId id) {
+    return Optional.ofNullable(entries.get(id));
+  }
+
+  public Collection<Entry> all() {
+    return List.copyOf(entries.values());
+  }
+
+  /** Loads or reloads the wanted identities and forgets the others. Not for the data path. */
+  public synchronized void refresh(Set<SpiffeId> wanted) {
+    refreshBundle();
+    entries.keySet().retainAll(wanted);
+    for (SpiffeId id : wanted) {
+      Path certFile = dir.resolve(id.namespace()).resolve(id.serviceAccount()).resolve("cert-chain.pem");
+      Path keyFile = certFile.resolveSibling("key.pem");
+      try {
+        if (!Files.exists(certFile) || !Files.exists(keyFile)) {
+          if (entries.remove(id) != null || !missingLogged.contains(id)) {
+            LOG.warn("no certificate for {} (expected {} and {}): its workloads cannot send or receive", id, certFile, keyFile);
+            missingLogged.add(id);
+            onLoadError.run();
+          }
+          continue;
+        }
+        String certPem = Files.readString(certFile, StandardCharsets.US_ASCII);
+        String keyPem = Files.readString(keyFile, StandardCharsets.US_ASCII);
+        String fingerprint = sha256(certPem + keyPem);
+        Entry old = entries.get(id);
+        if ((old != null && old.fingerprint().equals(fingerprint)) || fingerprint.equals(rejected.get(id))) {
+          continue;
+        }
+        rejected.put(id, fingerprint);
+        List<X509Certificate> chain = Pem.certificates(certPem);
+        SpiffeId named = tls.trustManager().verify(chain.toArray(new X509Certificate[0]));
+        if (!named.equals(id)) {
+          throw new GeneralSecurityException("certificate names " + named + ", not " + id);
+        }
+        CertifiedKey key = new CertifiedKey(id, Pem.privateKey(keyPem), chain);
+        entries.put(id, new Entry(key, tls.server(key), tls.client(key), fingerprint));
+        missingLogged.remove(id);
+        rejected.remove(id);
+        LOG.info("certificate for {} loaded, expires {}", id, key.notAfter());
+      } catch (IOException | GeneralSecurityException | RuntimeException e) {
+        LOG.error("certificate for {} in {} rejected: {}", id, certFile.getParent(), e.getMessage());
+        onLoadError.run();
+      }
+    }
+  }
+
+  private static String sha256(String text) {
+    try {
+      return java.util.HexFormat.of().formatHex(
+          java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Files already rejected, by content hash, so a bad file is reported once, not every tick. */
+  private final Map<SpiffeId, String> rejected = new ConcurrentHashMap<>();
+
+  private final Set<SpiffeId> missingLogged = ConcurrentHashMap.newKeySet();
+
+  private void refreshBundle() {
+    Path root = dir.resolve(ROOT);
+    try {
+      String pem = Files.readString(root, StandardCharsets.US_ASCII);
+      String fingerprint = sha256(pem);
+      if (!fingerprint.equals(rootFingerprint)) {
+        bundle.replace(Pem.certificates(pem));
+        if (rootFingerprint != null) {
+          LOG.info("trust bundle {} reloaded", root);
+        }
+        rootFingerprint = fingerprint;
+      }
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
+      LOG.error("trust bundle {} rejected, keeping the current one: {}", root, e.getMessage());
+      onLoadError.run();
+    }
+  }
+}

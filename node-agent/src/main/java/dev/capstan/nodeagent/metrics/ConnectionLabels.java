@@ -1,0 +1,40 @@
+package dev.capstan.nodeagent.metrics;
+
+import io.micrometer.core.instrument.Tags;
+
+/**
+ * Who talked to whom over one proxied connection, in Istio's standard label schema.
+ *
+ * @param reporter {@code source} (outbound) or {@code destination} (inbound)
+ * @param sourceWorkload source workload name
+ * @param sourceNamespace source namespace
+ * @param sourcePrincipal source SPIFFE ID
+ * @param destinationWorkload destination workload name
+ * @param destinationNamespace destination namespace
+ * @param destinationPrincipal destination SPIFFE ID
+ * @param destinationService {@code name.namespace} of the service dialed, or {@code unknown}
+ */
+public record ConnectionLabels(
+    String reporter,
+    String sourceWorkload,
+    String sourceNamespace,
+    String sourcePrincipal,
+    String destinationWorkload,
+    String destinationNamespace,
+    String destinationPrincipal,
+    String destinationService) {
+
+  Tags tags() {
+    return Tags.of(
+        "reporter", reporter,
+        "source_workload", sourceWorkload,
+        "source_workload_namespace", sourceNamespace,
+        "source_principal", sourcePrincipal,
+        "destination_workload", destinationWorkload,
+        "destination_workload_namespace", destinationNamespace,
+        "destination_principal", destinationPrincipal,
+        "destination_service", destinationService,
+        "request_protocol", "tcp",
+        "connection_security_policy", "mutual_tls");
+  }
+}

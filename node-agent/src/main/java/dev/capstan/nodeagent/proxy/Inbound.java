@@ -1,0 +1,128 @@
+package dev.capstan.nodeagent.proxy;
+
+import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.hbone.HboneServer;
+import dev.capstan.core.hbone.HboneStreams;
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Splice;
+import dev.capstan.core.model.Workload;
+import dev.capstan.nodeagent.authz.Authorizer;
+import dev.capstan.nodeagent.config.AgentConfig;
+import dev.capstan.nodeagent.drain.Drain;
+import dev.capstan.nodeagent.metrics.AccessLog;
+import dev.capstan.nodeagent.metrics.ConnectionLabels;
+import dev.capstan.nodeagent.metrics.ProxyMetrics;
+import dev.capstan.nodeagent.state.MeshIndex;
+import dev.capstan.nodeagent.state.MeshView;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Inbound: a CONNECT stream from a verified peer becomes a plain TCP connection to a workload of
+ * this node.
+ *
+ * <ol>
+ *   <li>The {@code :authority} IP must be a workload of this node (else 400), whose identity is
+ *       the one this connection presented (else 400).
+ *   <li>The destination namespace's L4 policies decide (deny wins; else 401).
+ *   <li>The workload is dialed on the stream's event loop (refused: 503), then 200 and the splice.
+ * </ol>
+ */
+public final class Inbound implements HboneServer.Acceptor {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Inbound.class);
+  private static final String REPORTER = "destination";
+
+  private final AgentConfig config;
+  private final MeshView mesh;
+  private final Bootstrap upstream;
+  private final ProxyMetrics metrics;
+  private final AccessLog accessLog;
+  private final Drain drain;
+
+  /** {@code upstream} carries the channel type and socket options for dialing workloads. */
+  public Inbound(AgentConfig config, MeshView mesh, Bootstrap upstream, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+    this.config = config;
+    this.mesh = mesh;
+    this.upstream = upstream;
+    this.metrics = metrics;
+    this.accessLog = accessLog;
+    this.drain = drain;
+  }
+
+  @Override
+  public void accept(HboneServer.Request request) {
+    Instant start = Instant.now();
+    Http2StreamChannel stream = request.stream();
+    InetSocketAddress target = request.target();
+    MeshIndex index = mesh.current();
+    Optional<Workload> dst = index.workloadByIp(target.getAddress()).filter(w -> w.node().equals(config.node()));
+    if (dst.isEmpty()) {
+      refuse(request, new ProxyError.DestinationNotLocal(target, request.peer()));
+      return;
+    }
+    SpiffeId dstId = MeshIndex.identity(config.trustDomain(), dst.get());
+    if (!dstId.equals(request.local())) {
+      refuse(request, new ProxyError.IdentityMismatch(target, request.local(), dstId));
+      return;
+    }
+    Authorizer.Decision decision = Authorizer.check(index.policies(dst.get().namespace()), dst.get(), request.peer(), target.getPort());
+    if (!decision.allowed()) {
+      refuse(request, new ProxyError.Denied(request.peer(), target, decision.policy()));
+      return;
+    }
+    if (drain.draining()) {
+      refuse(request, new ProxyError.Draining());
+      return;
+    }
+    Optional<Workload> src = index.workloadByIp(request.peerAddress().getAddress());
+    ConnectionLabels labels = new ConnectionLabels(
+        REPORTER,
+        src.map(Workload::name).orElse("unknown"),
+        request.peer().namespace(),
+        request.peer().uri(),
+        dst.get().name(),
+        dst.get().namespace(),
+        dstId.uri(),
+        "unknown");
+    drain.proxied(stream);
+    upstream.clone().group(stream.eventLoop()).connect(target).addListener(f -> {
+      if (!f.isSuccess()) {
+        refuse(request, new ProxyError.UpstreamUnavailable(target, String.valueOf(f.cause().getMessage())));
+        return;
+      }
+      Channel workload = ((io.netty.channel.ChannelFuture) f).channel();
+      if (!stream.isActive()) {
+        workload.close();
+        return;
+      }
+      metrics.connectionOpened(labels);
+      HboneStreams.accept(stream);
+      Splice.start(workload, stream, result -> {
+        Duration duration = Duration.between(start, Instant.now());
+        metrics.connectionClosed(labels, result.fromStream(), result.fromSocket(), duration);
+        accessLog.log(new AccessLog.Entry(labels, Hbone.authority(request.peerAddress()), Hbone.authority(target),
+            start, duration, result.fromStream(), result.fromSocket(), result.aborted() ? "aborted" : "ok"));
+      });
+    });
+  }
+
+  @Override
+  public void refused(HboneServer.Refusal refusal) {
+    metrics.hboneRefused(refusal.reason());
+    LOG.warn("inbound HBONE from {} refused ({}): {}", refusal.peerAddress(), refusal.reason(), refusal.detail());
+  }
+
+  private void refuse(HboneServer.Request request, ProxyError error) {
+    metrics.connectionFailed(REPORTER, error.reason());
+    LOG.warn("inbound from {} ({}): {} -> {}", request.peerAddress(), request.peer(), error.message(), error.hboneStatus());
+    HboneStreams.refuse(request.stream(), error.hboneStatus());
+  }
+}

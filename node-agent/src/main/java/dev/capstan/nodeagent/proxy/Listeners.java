@@ -1,0 +1,146 @@
+package dev.capstan.nodeagent.proxy;
+
+import dev.capstan.core.hbone.HboneServer;
+import dev.capstan.core.hbone.HboneSettings;
+import dev.capstan.core.io.Transport;
+import dev.capstan.core.model.Workload;
+import dev.capstan.nodeagent.config.AgentConfig;
+import dev.capstan.nodeagent.drain.Drain;
+import dev.capstan.nodeagent.state.MeshIndex;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's listening sockets: the explicit proxy, the fixed upstream listeners, and HBONE on
+ * each local workload IP (the certificate a connection presents is chosen by the address it was
+ * made to). HBONE listeners follow the mesh: bound when a workload arrives on this node, closed
+ * when it leaves.
+ */
+public final class Listeners {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Listeners.class);
+  /** Socket watermarks of proxied connections: reading pauses above high, resumes below low. */
+  public static final WriteBufferWaterMark WATERMARKS = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+
+  private final AgentConfig config;
+  private final Transport transport;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final Drain drain;
+  private final Map<InetAddress, Channel> hbone = new HashMap<>();
+  private final Map<String, InetSocketAddress> bound = new java.util.concurrent.ConcurrentHashMap<>();
+
+  public Listeners(AgentConfig config, Transport transport, EventLoopGroup boss, EventLoopGroup workers, Drain drain) {
+    this.config = config;
+    this.transport = transport;
+    this.boss = boss;
+    this.workers = workers;
+    this.drain = drain;
+  }
+
+  /** Addresses actually bound, by listener name (ports resolved when configured as 0). */
+  public Map<String, InetSocketAddress> bound() {
+    return Map.copyOf(bound);
+  }
+
+  /** Binds the explicit proxy and fixed upstream listeners; fails start-up if one cannot bind. */
+  public void bindExplicit(Outbound outbound) throws InterruptedException {
+    if (config.explicitProxy().isPresent()) {
+      bind("explicit-proxy", config.explicitProxy().get(), ch -> ExplicitProxy.install(ch, outbound), true, true);
+    }
+    for (AgentConfig.Upstream u : config.upstreams()) {
+      Outbound.Destination destination = new Outbound.Destination.ServiceName(u.service(), u.port());
+      bind("upstream " + u.service() + ":" + u.port(), u.listen(), ch -> ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+          ctx.pipeline().remove(this);
+          outbound.proxy(ctx.channel(), destination, CLOSE_ON_FAILURE);
+        }
+      }), false, true);
+    }
+  }
+
+  /** Binds HBONE on the IPs of this node's workloads and closes it on IPs no longer local. */
+  public synchronized void reconcileHbone(MeshIndex index, HboneSettings settings, HboneServer.TlsSelector tls, HboneServer.Acceptor acceptor) {
+    Set<InetAddress> wanted = index.workloadsOn(config.node()).stream()
+        .flatMap((Workload w) -> w.ips().stream())
+        .map(ip -> dev.capstan.core.hbone.Hbone.literalIp(ip).orElseThrow())
+        .collect(Collectors.toSet());
+    for (var it = hbone.entrySet().iterator(); it.hasNext(); ) {
+      var e = it.next();
+      if (!wanted.contains(e.getKey())) {
+        LOG.info("HBONE listener on {} closed: no local workload there any more", e.getValue().localAddress());
+        e.getValue().close();
+        bound.remove("hbone " + e.getKey().getHostAddress());
+        it.remove();
+      }
+    }
+    for (InetAddress ip : wanted) {
+      if (hbone.containsKey(ip)) {
+        continue;
+      }
+      InetSocketAddress address = new InetSocketAddress(ip, config.hbonePort());
+      try {
+        Channel ch = bind("hbone " + ip.getHostAddress(), address, c -> {
+          drain.hboneConnection(c);
+          c.pipeline().addLast(new HboneServer(tls, settings, acceptor));
+        }, true, false);
+        hbone.put(ip, ch);
+      } catch (RuntimeException | InterruptedException e) {
+        LOG.error("cannot listen for HBONE on {}: {} (is the port taken?)", address, e.getMessage());
+      }
+    }
+  }
+
+  /** Listener for fixed upstreams and transparent capture: close the connection on failure. */
+  public static final Outbound.Handshake CLOSE_ON_FAILURE = new Outbound.Handshake() {
+    @Override
+    public void established(Channel downstream, io.netty.handler.codec.http2.Http2StreamChannel stream) {}
+
+    @Override
+    public void failed(Channel downstream, ProxyError error) {
+      downstream.close();
+    }
+  };
+
+  private Channel bind(String name, InetSocketAddress address, Consumer<Channel> init, boolean autoRead, boolean proxied)
+      throws InterruptedException {
+    ServerBootstrap b = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(transport.serverChannel())
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, proxied)
+        .childOption(ChannelOption.AUTO_READ, autoRead)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATERMARKS)
+        .childHandler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            init.accept(ch);
+          }
+        });
+    var future = b.bind(address).sync();
+    Channel ch = future.channel();
+    drain.listener(ch);
+    InetSocketAddress actual = (InetSocketAddress) ch.localAddress();
+    bound.put(name, actual);
+    LOG.info("{} listening on {}", name, actual);
+    return ch;
+  }
+}

@@ -1,0 +1,191 @@
+package dev.capstan.nodeagent.proxy;
+
+import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.hbone.HboneException;
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Splice;
+import dev.capstan.core.model.Service;
+import dev.capstan.core.model.Workload;
+import dev.capstan.nodeagent.config.AgentConfig;
+import dev.capstan.nodeagent.drain.Drain;
+import dev.capstan.nodeagent.identity.Identities;
+import dev.capstan.nodeagent.metrics.AccessLog;
+import dev.capstan.nodeagent.metrics.ConnectionLabels;
+import dev.capstan.nodeagent.metrics.ProxyMetrics;
+import dev.capstan.nodeagent.state.MeshIndex;
+import dev.capstan.nodeagent.state.MeshIndex.Target;
+import dev.capstan.nodeagent.state.MeshView;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Outbound: a connection from a pod of this node, with the destination it wanted, becomes an HBONE
+ * tunnel to the destination's node agent.
+ *
+ * <ol>
+ *   <li>Source: the workload whose IP is the connection's source address, which must run on this
+ *       node. Never anything the app says.
+ *   <li>Destination: a service VIP:port (or a service named by a fixed upstream) resolves to a
+ *       healthy endpoint, round robin; a workload IP is taken as is; anything else is refused.
+ *   <li>Tunnel: a CONNECT stream {@code :authority = endpoint ip:port} on a pooled HBONE
+ *       connection, as the source's identity, to a peer that must prove the destination's identity.
+ *   <li>Splice: bytes both ways until both sides close; then accounting and the access log.
+ * </ol>
+ */
+public final class Outbound {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Outbound.class);
+  private static final String REPORTER = "source";
+
+  /** Where a captured connection wants to go. */
+  public sealed interface Destination {
+    /** An address: a service VIP:port or a workload IP:port (original destination). */
+    record Address(InetSocketAddress address) implements Destination {}
+
+    /** A service by {@code namespace/name} and port (fixed upstream listeners, CONNECT by name). */
+    record ServiceName(String service, int port) implements Destination {}
+  }
+
+  /** How the listener that accepted the connection learns the outcome before bytes flow. */
+  public interface Handshake {
+    /** The tunnel is open; called before the splice starts (e.g. to answer an HTTP CONNECT). */
+    void established(Channel downstream, Http2StreamChannel stream);
+
+    /** The connection cannot be proxied; the listener answers if its protocol can, then closes. */
+    void failed(Channel downstream, ProxyError error);
+  }
+
+  private final AgentConfig config;
+  private final MeshView mesh;
+  private final Identities identities;
+  private final Pool pool;
+  private final ProxyMetrics metrics;
+  private final AccessLog accessLog;
+  private final Drain drain;
+
+  public Outbound(
+      AgentConfig config, MeshView mesh, Identities identities, Pool pool, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+    this.config = config;
+    this.mesh = mesh;
+    this.identities = identities;
+    this.pool = pool;
+    this.metrics = metrics;
+    this.accessLog = accessLog;
+    this.drain = drain;
+  }
+
+  /**
+   * Proxies {@code downstream} (active, auto-read off) to {@code destination}. Runs on the
+   * downstream's event loop.
+   */
+  public void proxy(Channel downstream, Destination destination, Handshake handshake) {
+    Instant start = Instant.now();
+    InetSocketAddress source = (InetSocketAddress) downstream.remoteAddress();
+    MeshIndex index = mesh.current();
+
+    Optional<Workload> src = index.workloadByIp(source.getAddress());
+    if (src.isEmpty()) {
+      fail(downstream, handshake, new ProxyError.UnknownSource(source.getAddress()));
+      return;
+    }
+    if (!src.get().node().equals(config.node())) {
+      fail(downstream, handshake, new ProxyError.SourceNotLocal(source.getAddress(), src.get().node(), config.node()));
+      return;
+    }
+    if (drain.draining()) {
+      fail(downstream, handshake, new ProxyError.Draining());
+      return;
+    }
+    Resolved resolved = resolve(index, destination);
+    if (resolved instanceof Resolved.Failed failed) {
+      fail(downstream, handshake, failed.error());
+      return;
+    }
+    Target target = ((Resolved.Ok) resolved).target();
+    SpiffeId srcId = MeshIndex.identity(config.trustDomain(), src.get());
+    SpiffeId dstId = MeshIndex.identity(config.trustDomain(), target.workload());
+    Optional<Identities.Entry> cert = identities.get(srcId);
+    if (cert.isEmpty()) {
+      fail(downstream, handshake, new ProxyError.NoCertificate(srcId));
+      return;
+    }
+
+    ConnectionLabels labels = new ConnectionLabels(
+        REPORTER, src.get().name(), src.get().namespace(), srcId.uri(),
+        target.workload().name(), target.workload().namespace(), dstId.uri(),
+        target.service().map(s -> s.name() + "." + s.namespace()).orElse("unknown"));
+    InetSocketAddress hbonePeer = new InetSocketAddress(target.address().getAddress(), config.hbonePort());
+    Pool.Key key = new Pool.Key(srcId, dstId, target.workload().node());
+    drain.proxied(downstream);
+    pool.stream(downstream.eventLoop(), key, cert.get().client(), hbonePeer, Hbone.authority(target.address()),
+            Map.of(Hbone.BAGGAGE.toString(), baggage(src.get())))
+        .addListener(f -> {
+          if (!f.isSuccess()) {
+            HboneException cause = f.cause() instanceof HboneException h
+                ? h : new HboneException(HboneException.Kind.STREAM_FAILED, String.valueOf(f.cause()));
+            fail(downstream, handshake, new ProxyError.TunnelFailed(hbonePeer, cause));
+            return;
+          }
+          Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
+          if (!downstream.isActive()) {
+            stream.close();
+            return;
+          }
+          metrics.connectionOpened(labels);
+          handshake.established(downstream, stream);
+          Splice.start(downstream, stream, result -> {
+            Duration duration = Duration.between(start, Instant.now());
+            metrics.connectionClosed(labels, result.fromSocket(), result.fromStream(), duration);
+            accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(target.address()),
+                start, duration, result.fromSocket(), result.fromStream(), result.aborted() ? "aborted" : "ok"));
+          });
+        });
+  }
+
+  private sealed interface Resolved {
+    record Ok(Target target) implements Resolved {}
+
+    record Failed(ProxyError error) implements Resolved {}
+  }
+
+  private static Resolved resolve(MeshIndex index, Destination destination) {
+    if (destination instanceof Destination.ServiceName byName) {
+      return index.service(byName.service())
+          .map(s -> pick(index, s, byName.port()))
+          .orElse(new Resolved.Failed(new ProxyError.UnknownDestination("service " + byName.service())));
+    }
+    InetSocketAddress address = ((Destination.Address) destination).address();
+    Optional<Service> service = index.serviceByVip(address);
+    if (service.isPresent()) {
+      return pick(index, service.get(), address.getPort());
+    }
+    Optional<Workload> workload = index.workloadByIp(address.getAddress());
+    if (workload.isPresent()) {
+      return new Resolved.Ok(new Target(workload.get(), address, Optional.empty()));
+    }
+    return new Resolved.Failed(new ProxyError.UnknownDestination(Hbone.authority(address)));
+  }
+
+  private static Resolved pick(MeshIndex index, Service service, int port) {
+    return index.pick(service, port)
+        .<Resolved>map(Resolved.Ok::new)
+        .orElse(new Resolved.Failed(new ProxyError.NoHealthyEndpoint(service.key(), port)));
+  }
+
+  private static String baggage(Workload w) {
+    return "k8s.namespace.name=" + w.namespace() + ",k8s.pod.name=" + w.name() + ",service.name=" + w.name();
+  }
+
+  private void fail(Channel downstream, Handshake handshake, ProxyError error) {
+    metrics.connectionFailed(REPORTER, error.reason());
+    LOG.warn("outbound {}: {}", downstream.remoteAddress(), error.message());
+    handshake.failed(downstream, error);
+  }
+}

@@ -1,0 +1,111 @@
+package dev.capstan.nodeagent.state;
+
+import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.Endpoint;
+import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.PolicyAction;
+import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.Service;
+import dev.capstan.core.model.ServicePort;
+import dev.capstan.core.model.Workload;
+import dev.capstan.nodeagent.config.ConfigException;
+import dev.capstan.nodeagent.config.Fields;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The mesh view file: {@code version}, {@code workloads}, {@code services}, {@code policies} in
+ * YAML or JSON. Every error names the entry and field.
+ */
+public final class MeshFile {
+
+  private MeshFile() {}
+
+  public static MeshSnapshot parse(String text, String source) {
+    Fields f = Fields.parse(text, source).only("version", "workloads", "services", "policies");
+    List<Workload> workloads = f.list("workloads", (w, i) -> {
+      w.only("uid", "name", "namespace", "serviceAccount", "ips", "node", "labels", "waypoint");
+      List<String> ips = w.strings("ips");
+      for (String ip : ips) {
+        if (Hbone.literalIp(ip).isEmpty()) {
+          throw new ConfigException(w.path() + ".ips: '" + ip + "' is not a literal IP address");
+        }
+      }
+      try {
+        return new Workload(
+            w.string("uid"), w.string("name"), w.string("namespace"), w.string("serviceAccount", "default"),
+            ips, w.string("node"), w.stringMap("labels"), w.optionalString("waypoint").orElse(null));
+      } catch (RuntimeException e) {
+        throw new ConfigException(w.path() + ": " + e.getMessage());
+      }
+    });
+    Set<String> uids = new HashSet<>();
+    Set<String> ipsSeen = new HashSet<>();
+    for (Workload w : workloads) {
+      if (!uids.add(w.uid())) {
+        throw new ConfigException(source + ": workload uid '" + w.uid() + "' appears twice");
+      }
+      for (String ip : w.ips()) {
+        if (!ipsSeen.add(Hbone.literalIp(ip).orElseThrow().getHostAddress())) {
+          throw new ConfigException(source + ": IP " + ip + " belongs to two workloads");
+        }
+      }
+    }
+    List<Service> services = f.list("services", (s, i) -> {
+      s.only("namespace", "name", "vips", "ports", "endpoints");
+      List<String> vips = s.strings("vips");
+      for (String vip : vips) {
+        if (Hbone.literalIp(vip).isEmpty()) {
+          throw new ConfigException(s.path() + ".vips: '" + vip + "' is not a literal IP address");
+        }
+      }
+      List<ServicePort> ports = s.list("ports", (p, j) -> {
+        p.only("name", "port", "targetPort");
+        try {
+          return new ServicePort(p.string("name", ""), p.integer("port", 0, 1, 65535), p.integer("targetPort", 0, 0, 65535));
+        } catch (IllegalArgumentException e) {
+          throw new ConfigException(p.path() + ": " + e.getMessage());
+        }
+      });
+      List<Endpoint> endpoints = s.list("endpoints", (e, j) -> {
+        e.only("workload", "healthy");
+        String uid = e.string("workload");
+        if (!uids.contains(uid)) {
+          throw new ConfigException(e.path() + ".workload: no workload with uid '" + uid + "'");
+        }
+        return new Endpoint(uid, e.bool("healthy", true));
+      });
+      return new Service(s.string("namespace"), s.string("name"), vips, ports, endpoints);
+    });
+    List<AuthorizationPolicy> policies = f.list("policies", (p, i) -> {
+      p.only("namespace", "name", "selector", "action", "rules");
+      String action = p.string("action", "allow");
+      PolicyAction a;
+      try {
+        a = PolicyAction.valueOf(action.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(p.path() + ".action must be allow or deny, got '" + action + "'");
+      }
+      List<PolicyRule> rules = p.list("rules", (r, j) -> {
+        r.only("principals", "namespaces", "ports");
+        List<Integer> ports = r.strings("ports").stream().map(s -> {
+          try {
+            int port = Integer.parseInt(s);
+            if (port < 1 || port > 65535) {
+              throw new NumberFormatException();
+            }
+            return port;
+          } catch (NumberFormatException e) {
+            throw new ConfigException(r.path() + ".ports: '" + s + "' is not a port");
+          }
+        }).toList();
+        return new PolicyRule(r.strings("principals"), r.strings("namespaces"), ports);
+      });
+      return new AuthorizationPolicy(p.string("namespace"), p.string("name"), p.stringMap("selector"), a, rules);
+    });
+    return new MeshSnapshot(f.string("version", "0"), workloads, services, policies);
+  }
+}

@@ -1,0 +1,123 @@
+package dev.capstan.nodeagent.state;
+
+import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.Endpoint;
+import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.Service;
+import dev.capstan.core.model.ServicePort;
+import dev.capstan.core.model.Workload;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A mesh snapshot indexed for the lookups of the data path. Immutable but for round-robin cursors. */
+public final class MeshIndex {
+
+  /** A service port resolved to one endpoint. */
+  public record Target(Workload workload, InetSocketAddress address, Optional<Service> service) {}
+
+  private final MeshSnapshot snapshot;
+  private final Map<InetAddress, Workload> workloadsByIp = new HashMap<>();
+  private final Map<String, Workload> workloadsByUid = new HashMap<>();
+  private final Map<InetSocketAddress, Service> servicesByVip = new HashMap<>();
+  private final Map<String, Service> servicesByKey = new HashMap<>();
+  private final Map<String, List<AuthorizationPolicy>> policiesByNamespace = new HashMap<>();
+  private final Map<String, AtomicInteger> cursors = new HashMap<>();
+
+  public MeshIndex(MeshSnapshot snapshot) {
+    this.snapshot = snapshot;
+    for (Workload w : snapshot.workloads()) {
+      workloadsByUid.put(w.uid(), w);
+      for (String ip : w.ips()) {
+        Hbone.literalIp(ip).ifPresent(a -> workloadsByIp.put(a, w));
+      }
+    }
+    for (Service s : snapshot.services()) {
+      servicesByKey.put(s.key(), s);
+      cursors.put(s.key(), new AtomicInteger());
+      for (String vip : s.vips()) {
+        Optional<InetAddress> a = Hbone.literalIp(vip);
+        for (ServicePort p : s.ports()) {
+          a.ifPresent(ip -> servicesByVip.put(new InetSocketAddress(ip, p.port()), s));
+        }
+      }
+    }
+    for (AuthorizationPolicy p : snapshot.policies()) {
+      policiesByNamespace.computeIfAbsent(p.namespace(), k -> new ArrayList<>()).add(p);
+    }
+  }
+
+  public static MeshIndex empty() {
+    return new MeshIndex(MeshSnapshot.empty());
+  }
+
+  public MeshSnapshot snapshot() {
+    return snapshot;
+  }
+
+  public String version() {
+    return snapshot.version();
+  }
+
+  public Optional<Workload> workloadByIp(InetAddress ip) {
+    return Optional.ofNullable(workloadsByIp.get(ip));
+  }
+
+  public Optional<Service> serviceByVip(InetSocketAddress vipAndPort) {
+    return Optional.ofNullable(servicesByVip.get(vipAndPort));
+  }
+
+  public Optional<Service> service(String namespaceSlashName) {
+    return Optional.ofNullable(servicesByKey.get(namespaceSlashName));
+  }
+
+  public List<AuthorizationPolicy> policies(String namespace) {
+    return policiesByNamespace.getOrDefault(namespace, List.of());
+  }
+
+  /** The workloads hosted on {@code node}. */
+  public List<Workload> workloadsOn(String node) {
+    return snapshot.workloads().stream().filter(w -> w.node().equals(node)).toList();
+  }
+
+  /** The SPIFFE identity of a workload. */
+  public static SpiffeId identity(String trustDomain, Workload w) {
+    return SpiffeId.of(trustDomain, w.namespace(), w.serviceAccount());
+  }
+
+  /**
+   * Picks the next healthy endpoint of a service port, round robin. Empty when the service does
+   * not expose the port or has no healthy endpoint with an address.
+   */
+  public Optional<Target> pick(Service service, int port) {
+    Optional<ServicePort> sp = service.port(port);
+    if (sp.isEmpty()) {
+      return Optional.empty();
+    }
+    List<Endpoint> endpoints = service.endpoints();
+    int n = endpoints.size();
+    if (n == 0) {
+      return Optional.empty();
+    }
+    int start = Math.floorMod(cursors.get(service.key()).getAndIncrement(), n);
+    for (int i = 0; i < n; i++) {
+      Endpoint e = endpoints.get((start + i) % n);
+      Workload w = workloadsByUid.get(e.workloadUid());
+      if (!e.healthy() || w == null || w.ips().isEmpty()) {
+        continue;
+      }
+      Optional<InetAddress> ip = Hbone.literalIp(w.ips().get(0));
+      if (ip.isPresent()) {
+        return Optional.of(new Target(w, new InetSocketAddress(ip.get(), sp.get().targetPort()), Optional.of(service)));
+      }
+    }
+    return Optional.empty();
+  }
+}
