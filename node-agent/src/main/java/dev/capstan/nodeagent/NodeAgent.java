@@ -2,6 +2,7 @@ package dev.capstan.nodeagent;
 
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Hold;
 import dev.capstan.core.io.Transport;
 import dev.capstan.core.tls.MeshTls;
 import dev.capstan.core.tls.SpiffeTrustManager;
@@ -114,7 +115,8 @@ public final class NodeAgent implements AutoCloseable {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
-            // The splice installs its handler once the tunnel is accepted.
+            // Keeps what the workload sends before the splice starts (server-first protocols).
+            ch.pipeline().addLast(new Hold());
           }
         });
     b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics);

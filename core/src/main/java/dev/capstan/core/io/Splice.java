@@ -32,6 +32,8 @@ import java.util.function.Consumer;
  */
 public final class Splice {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Splice.class);
+
   /**
    * What a splice carried, reported once when both sides are closed.
    *
@@ -59,7 +61,8 @@ public final class Splice {
 
   /**
    * Starts piping. Both channels must be active and have auto-read off; this turns reading on.
-   * {@code onDone} runs once, when both channels are closed.
+   * What a {@link Hold} in the socket's pipeline kept is sent first. {@code onDone} runs once, when
+   * both channels are closed. Call it on the socket's event loop.
    */
   public static Splice start(Channel socket, Http2StreamChannel stream, Consumer<Result> onDone) {
     Splice splice = new Splice(socket, stream, onDone);
@@ -67,7 +70,14 @@ public final class Splice {
     stream.pipeline().addLast("splice", splice.new StreamSide());
     socket.closeFuture().addListener(f -> splice.onSocketClosed());
     stream.closeFuture().addListener(f -> splice.onStreamClosed());
-    socket.config().setAutoRead(true);
+    io.netty.channel.ChannelHandlerContext hold = socket.pipeline().context(Hold.class);
+    if (hold != null) {
+      ((Hold) hold.handler()).replay(hold);
+    }
+    if (!(socket instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
+      // A socket whose input ended before the splice has nothing more to read (epoll fails the read).
+      socket.config().setAutoRead(true);
+    }
     stream.config().setAutoRead(true);
     return splice;
   }
@@ -162,6 +172,7 @@ public final class Splice {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      LOG.debug("socket {} failed: {}", socket, cause.toString());
       abort();
     }
   }

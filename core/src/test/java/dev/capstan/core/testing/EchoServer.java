@@ -26,9 +26,13 @@ public final class EchoServer implements AutoCloseable {
   private final AtomicInteger accepted = new AtomicInteger();
 
   public EchoServer(String ip) throws IOException {
+    this(ip, 0);
+  }
+
+  public EchoServer(String ip, int port) throws IOException {
     server = new ServerSocket();
     server.setReuseAddress(true);
-    server.bind(new InetSocketAddress(InetAddress.getByName(ip), 0));
+    server.bind(new InetSocketAddress(InetAddress.getByName(ip), port));
     threads.execute(this::acceptLoop);
   }
 

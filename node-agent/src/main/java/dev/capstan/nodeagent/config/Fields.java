@@ -113,14 +113,20 @@ public final class Fields {
     }).orElse(defaultValue);
   }
 
-  /** An address {@code ip:port} (literal IP); {@code null} or absent gives the default. */
+  /**
+   * An address {@code ip:port} (literal IP; port 0 binds an ephemeral port); {@code null} disables,
+   * absent gives the default.
+   */
   public Optional<InetSocketAddress> address(String key, Optional<InetSocketAddress> defaultValue) {
     if (!has(key)) {
       return node.has(key) ? Optional.empty() : defaultValue;
     }
     String s = string(key);
-    return Optional.of(Hbone.parseAuthority(s).orElseThrow(() ->
-        new ConfigException(at(key) + " must be <ip>:<port> with a literal IP, got '" + s + "'")));
+    boolean ephemeral = s.endsWith(":0");
+    Optional<InetSocketAddress> parsed = Hbone.parseAuthority(ephemeral ? s.substring(0, s.length() - 1) + "1" : s);
+    return Optional.of(parsed
+        .map(a -> ephemeral ? new InetSocketAddress(a.getAddress(), 0) : a)
+        .orElseThrow(() -> new ConfigException(at(key) + " must be <ip>:<port> with a literal IP, got '" + s + "'")));
   }
 
   public Fields object(String key) {

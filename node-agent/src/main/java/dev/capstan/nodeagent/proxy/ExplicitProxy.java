@@ -1,8 +1,8 @@
 package dev.capstan.nodeagent.proxy;
 
 import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.io.Hold;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -11,7 +11,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +22,7 @@ import java.util.regex.Pattern;
  * The explicit proxy on 15080 for apps that choose it ({@code HTTP_PROXY} style): {@code CONNECT
  * <ip>:<port>} or {@code CONNECT <service>.<namespace>[.svc[.cluster.local]]:<port>}, answered
  * {@code 200} once the HBONE tunnel is open, or with a status that names the reason. Bytes the
- * client sends before the answer are kept and sent first.
+ * client sends before the answer are held and sent first.
  */
 public final class ExplicitProxy extends ChannelInboundHandlerAdapter {
 
@@ -31,7 +30,6 @@ public final class ExplicitProxy extends ChannelInboundHandlerAdapter {
       Pattern.compile("([a-z0-9][a-z0-9\\-]*)\\.([a-z0-9][a-z0-9\\-]*)(\\.svc(\\.cluster\\.local)?)?:(\\d{1,5})");
 
   private final Outbound outbound;
-  private CompositeByteBuf early;
   private boolean connecting;
 
   public ExplicitProxy(Outbound outbound) {
@@ -64,59 +62,33 @@ public final class ExplicitProxy extends ChannelInboundHandlerAdapter {
       }
       connecting = true;
       ctx.channel().config().setAutoRead(false);
+      ctx.pipeline().addAfter(ctx.name(), "hold", new Hold());
       ctx.pipeline().remove(HttpServerCodec.class);
       outbound.proxy(ctx.channel(), destination.get(), new Outbound.Handshake() {
         @Override
         public void established(Channel downstream, Http2StreamChannel stream) {
           downstream.write(Unpooled.copiedBuffer("HTTP/1.1 200 Connection established\r\n\r\n", StandardCharsets.US_ASCII));
-          if (early != null) {
-            stream.writeAndFlush(new DefaultHttp2DataFrame(early, false));
-            early = null;
-          }
           ctx.pipeline().remove(ExplicitProxy.this);
         }
 
         @Override
         public void failed(Channel downstream, ProxyError error) {
-          releaseEarly();
           answer(downstream, error.httpStatus(), "Proxy Error", error.message());
         }
       });
       return;
     }
-    if (msg instanceof ByteBuf buf && connecting) {
-      if (early == null) {
-        early = ctx.alloc().compositeBuffer();
-      }
-      early.addComponent(true, buf);
+    if (msg instanceof ByteBuf && connecting) {
+      // Tunnel bytes sent before our answer: the Hold after us keeps them for the splice.
+      ctx.fireChannelRead(msg);
       return;
     }
     ReferenceCountUtil.release(msg);
   }
 
   @Override
-  public void handlerRemoved(ChannelHandlerContext ctx) {
-    // Removed by the handshake after the early bytes were handed on; on close they are released here.
-    releaseEarly();
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    releaseEarly();
-    ctx.fireChannelInactive();
-  }
-
-  @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    releaseEarly();
     ctx.close();
-  }
-
-  private void releaseEarly() {
-    if (early != null) {
-      early.release();
-      early = null;
-    }
   }
 
   static Optional<Outbound.Destination> parse(String uri) {

@@ -2,6 +2,7 @@ package dev.capstan.nodeagent.proxy;
 
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneSettings;
+import dev.capstan.core.io.Hold;
 import dev.capstan.core.io.Transport;
 import dev.capstan.core.model.Workload;
 import dev.capstan.nodeagent.config.AgentConfig;
@@ -65,7 +66,7 @@ public final class Listeners {
     }
     for (AgentConfig.Upstream u : config.upstreams()) {
       Outbound.Destination destination = new Outbound.Destination.ServiceName(u.service(), u.port());
-      bind("upstream " + u.service() + ":" + u.port(), u.listen(), ch -> ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+      bind("upstream " + u.service() + ":" + u.port(), u.listen(), ch -> ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
           ctx.pipeline().remove(this);

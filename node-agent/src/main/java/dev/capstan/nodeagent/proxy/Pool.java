@@ -158,7 +158,7 @@ public final class Pool {
     }
 
     void closeAll() {
-      entries.values().forEach(e -> List.copyOf(e.connections).forEach(HboneConnection::close));
+      List.copyOf(entries.values()).forEach(e -> List.copyOf(e.connections).forEach(HboneConnection::close));
     }
   }
 

@@ -1,0 +1,225 @@
+package dev.capstan.nodeagent.testing;
+
+import dev.capstan.core.testing.EchoServer;
+import dev.capstan.nodeagent.NodeAgent;
+import dev.capstan.nodeagent.NodeAgentMain;
+import dev.capstan.nodeagent.config.AgentConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+
+/**
+ * Two node agents in one JVM and their pods, all on loopback addresses (no root needed):
+ *
+ * <pre>
+ * node-a: pod A   127.0.1.1  shop/frontend     pod C 127.0.1.3  tenant-b/default
+ * node-b: pod B1  127.0.2.1  shop/backend      pod B2 127.0.2.2 shop/backend   (echo servers)
+ * service shop/backend  VIP 127.0.100.1:80 → B1, B2 : backendPort
+ * </pre>
+ *
+ * Certificates are written by the real {@code certs} command. Every listener binds port 0 except
+ * HBONE, whose port must be the same on every pod IP.
+ */
+public final class TwoNodeMesh implements AutoCloseable {
+
+  public static final String POD_A = "127.0.1.1";
+  public static final String POD_C = "127.0.1.3";
+  public static final String POD_B1 = "127.0.2.1";
+  public static final String POD_B2 = "127.0.2.2";
+  public static final String VIP = "127.0.100.1";
+  public static final String NOT_IN_MESH = "127.0.1.99";
+
+  private final Path dir;
+  private final int hbonePort;
+  public final EchoServer b1;
+  public final EchoServer b2;
+  public final NodeAgent a;
+  public final NodeAgent b;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  public TwoNodeMesh() throws Exception {
+    this("");
+  }
+
+  /** A mesh with the given {@code policies:} YAML list items (may be empty). */
+  public TwoNodeMesh(String policies) throws Exception {
+    dir = Files.createTempDirectory("capstan-mesh");
+    hbonePort = freePort();
+    b1 = new EchoServer(POD_B1);
+    b2 = new EchoServer(POD_B2, b1.port());
+    writeMesh("v1", policies, true);
+    int rc = new CommandLine(new NodeAgentMain()).execute(
+        "certs", "--mesh", dir.resolve("mesh.yaml").toString(), "--out", dir.resolve("certs").toString());
+    if (rc != 0) {
+      throw new IllegalStateException("certs command failed: " + rc);
+    }
+    a = NodeAgent.start(config("node-a", true));
+    b = NodeAgent.start(config("node-b", false));
+  }
+
+  /** Rewrites the mesh file; call {@code reloadNow()} on the agents to apply it at once. */
+  public void writeMesh(String version, String policies, boolean b2Healthy) throws IOException {
+    String yaml = """
+        version: "%s"
+        workloads:
+          - {uid: pod-a, name: frontend-1, namespace: shop, serviceAccount: frontend, ips: ["%s"], node: node-a, labels: {app: frontend}}
+          - {uid: pod-c, name: other-1, namespace: tenant-b, serviceAccount: default, ips: ["%s"], node: node-a}
+          - {uid: pod-b1, name: backend-1, namespace: shop, serviceAccount: backend, ips: ["%s"], node: node-b, labels: {app: backend}}
+          - {uid: pod-b2, name: backend-2, namespace: shop, serviceAccount: backend, ips: ["%s"], node: node-b, labels: {app: backend}}
+        services:
+          - namespace: shop
+            name: backend
+            vips: ["%s"]
+            ports: [{name: tcp, port: 80, targetPort: %d}]
+            endpoints: [{workload: pod-b1}, {workload: pod-b2, healthy: %s}]
+        policies:
+        %s
+        """.formatted(version, POD_A, POD_C, POD_B1, POD_B2, VIP, b1.port(), b2Healthy, policies.isBlank() ? "  []" : policies.indent(2));
+    Path tmp = dir.resolve("mesh.yaml.tmp");
+    Files.writeString(tmp, yaml);
+    Files.move(tmp, dir.resolve("mesh.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  private AgentConfig config(String node, boolean withUpstream) {
+    String yaml = """
+        node: %s
+        mesh: mesh.yaml
+        certs: certs
+        hbonePort: %d
+        admin: 127.0.0.1:0
+        metrics: 127.0.0.1:0
+        ready: 127.0.0.1:0
+        explicitProxy: 127.0.0.1:0
+        workerThreads: 2
+        reloadInterval: 1h
+        drainTimeout: 5s
+        accessLog: json
+        pool: {maxStreamsPerConnection: 100, idleTimeout: 2s}
+        %s
+        """.formatted(node, hbonePort, withUpstream ? "upstreams: [{listen: \"127.0.0.1:0\", service: shop/backend, port: 80}]" : "");
+    return AgentConfig.parse(yaml, node + ".yaml", dir);
+  }
+
+  /** The fixed upstream listener of agent A (to shop/backend:80). */
+  public InetSocketAddress upstreamA() {
+    return a.listening().get("upstream shop/backend:80");
+  }
+
+  /** A TCP connection from {@code sourceIp} ("the pod") to {@code target}. */
+  public static Socket connectFrom(String sourceIp, InetSocketAddress target) throws IOException {
+    Socket s = new Socket();
+    s.setSoTimeout(10_000);
+    s.bind(new InetSocketAddress(InetAddress.getByName(sourceIp), 0));
+    s.connect(target, 10_000);
+    return s;
+  }
+
+  /** Writes {@code payload}, half-closes, and reads until the other side closes. */
+  public static String roundTrip(Socket s, byte[] payload) throws IOException {
+    s.getOutputStream().write(payload);
+    s.getOutputStream().flush();
+    s.shutdownOutput();
+    return new String(readAll(s.getInputStream()), StandardCharsets.ISO_8859_1);
+  }
+
+  public static String roundTrip(Socket s, String payload) throws IOException {
+    return roundTrip(s, payload.getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  public static byte[] readAll(InputStream in) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    in.transferTo(out);
+    return out.toByteArray();
+  }
+
+  /**
+   * Sends {@code CONNECT target HTTP/1.1} from {@code sourceIp} to agent A's explicit proxy and
+   * returns the socket positioned after the response head, plus the status.
+   */
+  public Connected explicitConnect(String sourceIp, String target) throws IOException {
+    Socket s = connectFrom(sourceIp, a.listening().get("explicit-proxy"));
+    s.getOutputStream().write(("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+    StringBuilder head = new StringBuilder();
+    InputStream in = s.getInputStream();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) {
+        break;
+      }
+      head.append((char) c);
+    }
+    String[] parts = head.toString().split(" ", 3);
+    int status = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
+    return new Connected(s, status, head.toString());
+  }
+
+  /** A socket after an explicit CONNECT. */
+  public record Connected(Socket socket, int status, String head) {}
+
+  /** GET on one of an agent's side doors (admin=0, metrics=1, ready=2). */
+  public HttpResponse<String> get(NodeAgent agent, int door, String path) throws IOException, InterruptedException {
+    int port = agent.adminPorts().get(door);
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The Prometheus text of an agent. */
+  public String metrics(NodeAgent agent) throws IOException, InterruptedException {
+    return get(agent, 1, "/metrics").body();
+  }
+
+  /** Sum of the samples of {@code name} whose labels contain every one of {@code labels} ({@code k="v"}). */
+  public static double sample(String prometheusText, String name, String... labels) {
+    double sum = 0;
+    for (String line : prometheusText.split("\n")) {
+      if (line.startsWith("#") || !(line.startsWith(name + "{") || line.startsWith(name + " "))) {
+        continue;
+      }
+      boolean all = true;
+      for (String l : labels) {
+        all &= line.contains(l);
+      }
+      if (all) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    a.close();
+    b.close();
+    b1.close();
+    b2.close();
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+}
