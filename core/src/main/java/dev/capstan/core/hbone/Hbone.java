@@ -69,7 +69,7 @@ public final class Hbone {
     }
     String host = s.substring(0, colon);
     String portText = s.substring(colon + 1);
-    if (portText.length() > 5 || !portText.chars().allMatch(Character::isDigit)) {
+    if (portText.length() > 5 || !portText.chars().allMatch(c -> c >= '0' && c <= '9')) {
       return Optional.empty();
     }
     int port = Integer.parseInt(portText);

@@ -103,7 +103,8 @@ public final class Issuer {
     try {
       JcaX509v3CertificateBuilder builder =
           new JcaX509v3CertificateBuilder(
-              certificate, serial(), Date.from(notBefore), Date.from(notAfter), new X500Name(new org.bouncycastle.asn1.x500.RDN[0]), publicKey);
+              certificate, serial(), Date.from(notBefore), Date.from(notAfter),
+              uriSans.isEmpty() ? new X500Name("O=capstan") : new X500Name(new org.bouncycastle.asn1.x500.RDN[0]), publicKey);
       JcaX509ExtensionUtils utils = new JcaX509ExtensionUtils();
       GeneralName[] names = uriSans.stream().map(u -> new GeneralName(GeneralName.uniformResourceIdentifier, u)).toArray(GeneralName[]::new);
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));

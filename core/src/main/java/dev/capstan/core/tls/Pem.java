@@ -60,6 +60,9 @@ public final class Pem {
           for (Object item : list) {
             writer.writeObject(item);
           }
+        } else if (o instanceof PrivateKey key) {
+          // PKCS#8 keeps the curve with the key; a bare SEC1 encoding would not parse back.
+          writer.writeObject(new org.bouncycastle.util.io.pem.PemObject("PRIVATE KEY", key.getEncoded()));
         } else {
           writer.writeObject(o);
         }

@@ -78,9 +78,6 @@ public record AgentConfig(
 
   public AgentConfig {
     upstreams = List.copyOf(upstreams);
-    if (!admin.getAddress().isLoopbackAddress()) {
-      throw new ConfigException("admin must listen on a loopback address, got " + admin);
-    }
   }
 
   /** Parses the agent's YAML configuration; relative paths are resolved against {@code baseDir}. */
@@ -100,9 +97,9 @@ public record AgentConfig(
           service,
           u.integer("port", 0, 1, 65535));
     });
-    for (Upstream u : upstreams) {
-      if (u.port() == 0) {
-        throw new ConfigException(source + ": upstream " + u.listen() + " needs a port");
+    for (int i = 0; i < upstreams.size(); i++) {
+      if (upstreams.get(i).port() == 0) {
+        throw new ConfigException(source + ": upstreams[" + i + "].port is required");
       }
     }
     PoolConfig pool = f.optionalObject("pool").map(p -> {
@@ -137,17 +134,30 @@ public record AgentConfig(
     } catch (IllegalArgumentException e) {
       throw new ConfigException(source + ": accessLog must be off, text or json, got '" + log + "'");
     }
+    String trustDomain = f.string("trustDomain", "cluster.local");
+    try {
+      dev.capstan.core.identity.SpiffeId.of(trustDomain, "ns", "sa");
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(source + ": trustDomain: " + e.getMessage());
+    }
+    InetSocketAddress admin = f.address("admin", Optional.of(new InetSocketAddress("127.0.0.1", 15000)))
+        .orElseThrow(() -> new ConfigException(source + ": admin cannot be disabled"));
+    if (!admin.getAddress().isLoopbackAddress()) {
+      throw new ConfigException(source + ": admin must listen on a loopback address, got '" + f.string("admin") + "'");
+    }
     Path mesh = baseDir.resolve(f.string("mesh"));
     Path certs = baseDir.resolve(f.string("certs"));
     return new AgentConfig(
         f.string("node"),
-        f.string("trustDomain", "cluster.local"),
+        trustDomain,
         mesh,
         certs,
         f.integer("hbonePort", Hbone.PORT, 1, 65535),
-        f.address("admin", Optional.of(new InetSocketAddress("127.0.0.1", 15000))).orElseThrow(),
-        f.address("metrics", Optional.of(new InetSocketAddress("0.0.0.0", 15020))).orElseThrow(),
-        f.address("ready", Optional.of(new InetSocketAddress("0.0.0.0", 15021))).orElseThrow(),
+        admin,
+        f.address("metrics", Optional.of(new InetSocketAddress("0.0.0.0", 15020)))
+            .orElseThrow(() -> new ConfigException(source + ": metrics cannot be disabled")),
+        f.address("ready", Optional.of(new InetSocketAddress("0.0.0.0", 15021)))
+            .orElseThrow(() -> new ConfigException(source + ": ready cannot be disabled")),
         f.address("explicitProxy", Optional.of(new InetSocketAddress("127.0.0.1", 15080))),
         upstreams,
         pool,

@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
 /** Reads typed values out of a YAML/JSON tree; every error names the field's path and value. */
 public final class Fields {
 
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
 
   private final JsonNode node;
@@ -103,13 +104,21 @@ public final class Fields {
       if (!m.matches()) {
         throw new ConfigException(at(key) + " must be a duration like 500ms, 30s, 5m or 1h, got '" + s + "'");
       }
-      long n = Long.parseLong(m.group(1));
-      return switch (m.group(2)) {
-        case "ms" -> Duration.ofMillis(n);
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        default -> Duration.ofHours(n);
-      };
+      try {
+        long n = Long.parseLong(m.group(1));
+        Duration d = switch (m.group(2)) {
+          case "ms" -> Duration.ofMillis(n);
+          case "s" -> Duration.ofSeconds(n);
+          case "m" -> Duration.ofMinutes(n);
+          default -> Duration.ofHours(n);
+        };
+        if (d.compareTo(Duration.ofDays(365)) > 0) {
+          throw new ArithmeticException("too long");
+        }
+        return d;
+      } catch (NumberFormatException | ArithmeticException e) {
+        throw new ConfigException(at(key) + " must be at most a year, got '" + s + "'");
+      }
     }).orElse(defaultValue);
   }
 

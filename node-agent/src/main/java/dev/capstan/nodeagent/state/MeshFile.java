@@ -35,6 +35,11 @@ public final class MeshFile {
         }
       }
       try {
+        dev.capstan.core.identity.SpiffeId.of("cluster.local", w.string("namespace"), w.string("serviceAccount", "default"));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(w.path() + ": " + e.getMessage());
+      }
+      try {
         return new Workload(
             w.string("uid"), w.string("name"), w.string("namespace"), w.string("serviceAccount", "default"),
             ips, w.string("node"), w.stringMap("labels"), w.optionalString("waypoint").orElse(null));
@@ -43,14 +48,17 @@ public final class MeshFile {
       }
     });
     Set<String> uids = new HashSet<>();
-    Set<String> ipsSeen = new HashSet<>();
-    for (Workload w : workloads) {
+    java.util.Map<String, String> ipOwners = new java.util.HashMap<>();
+    for (int i = 0; i < workloads.size(); i++) {
+      Workload w = workloads.get(i);
       if (!uids.add(w.uid())) {
-        throw new ConfigException(source + ": workload uid '" + w.uid() + "' appears twice");
+        throw new ConfigException(source + ": workloads[" + i + "].uid: workload uid '" + w.uid() + "' appears twice");
       }
       for (String ip : w.ips()) {
-        if (!ipsSeen.add(Hbone.literalIp(ip).orElseThrow().getHostAddress())) {
-          throw new ConfigException(source + ": IP " + ip + " belongs to two workloads");
+        String owner = ipOwners.putIfAbsent(Hbone.literalIp(ip).orElseThrow().getHostAddress(), w.uid());
+        if (owner != null) {
+          throw new ConfigException(source + ": workloads[" + i + "].ips: IP " + ip + " belongs to two workloads ("
+              + owner + " and " + w.uid() + ")");
         }
       }
     }
@@ -93,6 +101,9 @@ public final class MeshFile {
         r.only("principals", "namespaces", "ports");
         List<Integer> ports = r.strings("ports").stream().map(s -> {
           try {
+            if (s.isEmpty() || s.length() > 5 || !s.chars().allMatch(c -> c >= '0' && c <= '9')) {
+              throw new NumberFormatException();
+            }
             int port = Integer.parseInt(s);
             if (port < 1 || port > 65535) {
               throw new NumberFormatException();

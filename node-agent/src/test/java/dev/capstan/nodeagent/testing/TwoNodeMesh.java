@@ -41,6 +41,7 @@ public final class TwoNodeMesh implements AutoCloseable {
   public static final String POD_B1 = "127.0.2.1";
   public static final String POD_B2 = "127.0.2.2";
   public static final String VIP = "127.0.100.1";
+  public static final String POD_B3 = "127.0.2.3";
   public static final String NOT_IN_MESH = "127.0.1.99";
 
   private final Path dir;
@@ -80,6 +81,7 @@ public final class TwoNodeMesh implements AutoCloseable {
           - {uid: pod-c, name: other-1, namespace: tenant-b, serviceAccount: default, ips: ["%s"], node: node-a}
           - {uid: pod-b1, name: backend-1, namespace: shop, serviceAccount: backend, ips: ["%s"], node: node-b, labels: {app: backend}}
           - {uid: pod-b2, name: backend-2, namespace: shop, serviceAccount: backend, ips: ["%s"], node: node-b, labels: {app: backend}}
+          - {uid: pod-b3, name: admin-1, namespace: shop, serviceAccount: admin, ips: ["%s"], node: node-b}
         services:
           - namespace: shop
             name: backend
@@ -88,7 +90,7 @@ public final class TwoNodeMesh implements AutoCloseable {
             endpoints: [{workload: pod-b1}, {workload: pod-b2, healthy: %s}]
         policies:
         %s
-        """.formatted(version, POD_A, POD_C, POD_B1, POD_B2, VIP, b1.port(), b2Healthy, policies.isBlank() ? "  []" : policies.indent(2));
+        """.formatted(version, POD_A, POD_C, POD_B1, POD_B2, POD_B3, VIP, b1.port(), b2Healthy, policies.isBlank() ? "  []" : policies.indent(2));
     Path tmp = dir.resolve("mesh.yaml.tmp");
     Files.writeString(tmp, yaml);
     Files.move(tmp, dir.resolve("mesh.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
@@ -97,6 +99,28 @@ public final class TwoNodeMesh implements AutoCloseable {
 
   public Path dir() {
     return dir;
+  }
+
+  public int hbonePort() {
+    return hbonePort;
+  }
+
+  /** The certificate and key the certs command wrote for a service account. */
+  public dev.capstan.core.tls.CertifiedKey certificate(String namespace, String serviceAccount) throws Exception {
+    Path d = dir.resolve("certs").resolve(namespace).resolve(serviceAccount);
+    return new dev.capstan.core.tls.CertifiedKey(
+        dev.capstan.core.identity.SpiffeId.of("cluster.local", namespace, serviceAccount),
+        dev.capstan.core.tls.Pem.privateKey(Files.readString(d.resolve("key.pem"))),
+        dev.capstan.core.tls.Pem.certificates(Files.readString(d.resolve("cert-chain.pem"))));
+  }
+
+  /** Mesh TLS trusting this mesh's root, as a peer agent would use it. */
+  public dev.capstan.core.tls.MeshTls tls() throws Exception {
+    var bundle = new dev.capstan.core.tls.TrustBundle(
+        dev.capstan.core.tls.Pem.certificates(Files.readString(dir.resolve("certs").resolve("root-cert.pem"))));
+    return new dev.capstan.core.tls.MeshTls(
+        new dev.capstan.core.tls.SpiffeTrustManager("cluster.local", bundle, java.time.Clock.systemUTC()),
+        dev.capstan.core.tls.TlsEngine.AUTO);
   }
 
   private AgentConfig config(String node, boolean withUpstream) {

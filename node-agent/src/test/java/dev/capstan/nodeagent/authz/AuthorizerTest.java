@@ -1,0 +1,150 @@
+package dev.capstan.nodeagent.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.argumentSet;
+
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.PolicyAction;
+import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.Workload;
+import dev.capstan.nodeagent.authz.Authorizer.Decision;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * L4 authorization of a connection to {@code shop/backend} (labels {@code app=backend,
+ * tier=api}) on port 8080, table-driven: each case names the policies, the peer, the port and the
+ * expected decision with the policy that made it.
+ */
+class AuthorizerTest {
+
+  private static final Workload BACKEND =
+      new Workload("uid-backend", "backend-7d9f", "shop", "backend", List.of("10.0.0.2"), "node-1",
+          Map.of("app", "backend", "tier", "api"), null);
+
+  private static final SpiffeId FRONTEND = SpiffeId.of("cluster.local", "shop", "frontend");
+  private static final SpiffeId BILLING = SpiffeId.of("cluster.local", "billing", "worker");
+  private static final int PORT = 8080;
+
+  private static final Decision NO_POLICY = new Decision(true, "none");
+  private static final Decision NO_ALLOW_MATCHED = new Decision(false, "no ALLOW rule matched");
+
+  private static AuthorizationPolicy allow(String name, PolicyRule... rules) {
+    return new AuthorizationPolicy("shop", name, Map.of(), PolicyAction.ALLOW, List.of(rules));
+  }
+
+  private static AuthorizationPolicy deny(String name, PolicyRule... rules) {
+    return new AuthorizationPolicy("shop", name, Map.of(), PolicyAction.DENY, List.of(rules));
+  }
+
+  private static PolicyRule principals(String... principals) {
+    return new PolicyRule(List.of(principals), List.of(), List.of());
+  }
+
+  private static PolicyRule namespaces(String... namespaces) {
+    return new PolicyRule(List.of(), List.of(namespaces), List.of());
+  }
+
+  private static PolicyRule ports(Integer... ports) {
+    return new PolicyRule(List.of(), List.of(), List.of(ports));
+  }
+
+  private static PolicyRule anything() {
+    return new PolicyRule(List.of(), List.of(), List.of());
+  }
+
+  private static Decision allowedBy(String policy) {
+    return new Decision(true, "shop/" + policy);
+  }
+
+  private static Decision deniedBy(String policy) {
+    return new Decision(false, "shop/" + policy);
+  }
+
+  static Stream<Arguments> cases() {
+    return Stream.of(
+        argumentSet("no policy allows everything",
+            List.of(), FRONTEND, PORT, NO_POLICY),
+        argumentSet("ALLOW by matching principal",
+            List.of(allow("frontend-only", principals(FRONTEND.uri()))), FRONTEND, PORT, allowedBy("frontend-only")),
+        argumentSet("ALLOW by principal refuses another principal",
+            List.of(allow("frontend-only", principals(FRONTEND.uri()))), BILLING, PORT, NO_ALLOW_MATCHED),
+        argumentSet("principal must be the whole SPIFFE ID",
+            List.of(allow("short-principal", principals("cluster.local/ns/shop/sa/frontend"))), FRONTEND, PORT,
+            NO_ALLOW_MATCHED),
+        argumentSet("principal of the same name in another trust domain does not match",
+            List.of(allow("other-domain", principals("spiffe://other.example/ns/shop/sa/frontend"))), FRONTEND, PORT,
+            NO_ALLOW_MATCHED),
+        argumentSet("any of several principals matches",
+            List.of(allow("two", principals(BILLING.uri(), FRONTEND.uri()))), FRONTEND, PORT, allowedBy("two")),
+        argumentSet("'*' principal allows any peer",
+            List.of(allow("anyone", principals("*"))), BILLING, PORT, allowedBy("anyone")),
+        argumentSet("ALLOW by matching namespace",
+            List.of(allow("same-namespace", namespaces("shop"))), FRONTEND, PORT, allowedBy("same-namespace")),
+        argumentSet("ALLOW by namespace refuses another namespace",
+            List.of(allow("same-namespace", namespaces("shop"))), BILLING, PORT, NO_ALLOW_MATCHED),
+        argumentSet("ALLOW by matching port",
+            List.of(allow("http", ports(80, PORT))), BILLING, PORT, allowedBy("http")),
+        argumentSet("ALLOW by port refuses another port",
+            List.of(allow("http", ports(80, PORT))), BILLING, 9090, NO_ALLOW_MATCHED),
+        argumentSet("every field of a rule must match",
+            List.of(allow("frontend-on-80", new PolicyRule(List.of(FRONTEND.uri()), List.of("shop"), List.of(80)))),
+            FRONTEND, PORT, NO_ALLOW_MATCHED),
+        argumentSet("one matching rule of several is enough",
+            List.of(allow("either", principals(BILLING.uri()), ports(PORT))), FRONTEND, PORT, allowedBy("either")),
+        argumentSet("ALLOW with an empty rule allows everything",
+            List.of(allow("open", anything())), BILLING, 9090, allowedBy("open")),
+        argumentSet("ALLOW with no rules allows nothing",
+            List.of(allow("closed")), FRONTEND, PORT, NO_ALLOW_MATCHED),
+        argumentSet("any ALLOW policy that matches allows",
+            List.of(allow("billing-only", principals(BILLING.uri())), allow("frontend-only", principals(FRONTEND.uri()))),
+            FRONTEND, PORT, allowedBy("frontend-only")),
+        argumentSet("DENY wins over a matching ALLOW listed before it",
+            List.of(allow("anyone", principals("*")), deny("no-frontend", principals(FRONTEND.uri()))),
+            FRONTEND, PORT, deniedBy("no-frontend")),
+        argumentSet("DENY wins over a matching ALLOW listed after it",
+            List.of(deny("no-frontend", principals(FRONTEND.uri())), allow("anyone", principals("*"))),
+            FRONTEND, PORT, deniedBy("no-frontend")),
+        argumentSet("DENY alone refuses what it matches",
+            List.of(deny("no-admin-port", ports(PORT))), FRONTEND, PORT, deniedBy("no-admin-port")),
+        argumentSet("DENY with a non-matching rule does not deny",
+            List.of(deny("no-billing", principals(BILLING.uri()))), FRONTEND, PORT, NO_POLICY),
+        argumentSet("DENY with a non-matching rule leaves the ALLOW decision",
+            List.of(deny("no-billing", principals(BILLING.uri())), allow("frontend-only", principals(FRONTEND.uri()))),
+            FRONTEND, PORT, allowedBy("frontend-only")),
+        argumentSet("DENY with no rules denies nothing",
+            List.of(deny("empty-deny")), FRONTEND, PORT, NO_POLICY),
+        argumentSet("ALLOW whose selector does not select the workload is ignored",
+            List.of(new AuthorizationPolicy("shop", "db-only", Map.of("app", "db"), PolicyAction.ALLOW,
+                List.of(principals(BILLING.uri())))),
+            FRONTEND, PORT, NO_POLICY),
+        argumentSet("DENY whose selector does not select the workload is ignored",
+            List.of(new AuthorizationPolicy("shop", "db-deny", Map.of("app", "db"), PolicyAction.DENY, List.of(anything()))),
+            FRONTEND, PORT, NO_POLICY),
+        argumentSet("selector needs every label to match",
+            List.of(new AuthorizationPolicy("shop", "api-db", Map.of("app", "backend", "tier", "db"), PolicyAction.DENY,
+                List.of(anything()))),
+            FRONTEND, PORT, NO_POLICY),
+        argumentSet("selector whose labels all match applies",
+            List.of(new AuthorizationPolicy("shop", "api", Map.of("app", "backend", "tier", "api"), PolicyAction.DENY,
+                List.of(anything()))),
+            FRONTEND, PORT, deniedBy("api")),
+        argumentSet("ALLOW of another namespace is ignored",
+            List.of(new AuthorizationPolicy("billing", "closed", Map.of(), PolicyAction.ALLOW, List.of())),
+            FRONTEND, PORT, NO_POLICY),
+        argumentSet("DENY of another namespace is ignored",
+            List.of(new AuthorizationPolicy("billing", "deny-all", Map.of(), PolicyAction.DENY, List.of(anything()))),
+            FRONTEND, PORT, NO_POLICY));
+  }
+
+  @ParameterizedTest(name = "{argumentSetName}")
+  @MethodSource("cases")
+  void decides(List<AuthorizationPolicy> policies, SpiffeId peer, int port, Decision expected) {
+    assertThat(Authorizer.check(policies, BACKEND, peer, port)).isEqualTo(expected);
+  }
+}
