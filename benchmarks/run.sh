@@ -430,15 +430,34 @@ proxy_pids() {
   esac
 }
 cpu_ticks() { if [[ -n "$1" ]]; then python3 "$BENCH_PY" cputicks $1; else echo 0; fi; }
-mem_mib() { python3 "$BENCH_PY" mem "$1" $2 | awk '{printf "%.2f", $1 / 1024}'; }
+mem_mib() { local kib; kib=$(python3 "$BENCH_PY" mem "$1" $2) || return 1; awk -v k="$kib" 'BEGIN { printf "%.2f", k / 1024 }'; }
+
+# proxies_up TOPO: true while every proxy process of the topology runs. The first time one has
+# exited, records a warning with its exit status (143 = SIGTERM, 137 = SIGKILL from outside this
+# script); the topology is then skipped for the rest of the round.
+DEAD_TOPOS=" "
+proxies_up() {
+  local topo=${1%-full} p rc
+  [[ "$DEAD_TOPOS" != *" $topo "* ]] || return 1
+  for p in $(proxy_pids "$topo"); do
+    if ! alive "$p"; then
+      rc=0
+      wait "$p" 2>/dev/null || rc=$?
+      warn "$ROUND" "$topo" "proxy process $p exited (status $rc; 143 = SIGTERM, 137 = SIGKILL, not sent by this script) — $topo skipped for the rest of the round, see logs/"
+      DEAD_TOPOS+="$topo "
+      return 1
+    fi
+  done
+}
 CLK_TCK=$(getconf CLK_TCK)
 
 # run_wrk TOPO NAME SECONDS URL WRK-ARGS... ; sets W_RPS W_REQ W_P50 W_P99 W_ERR and W_CPU_TICKS
 run_wrk() {
   local topo=$1 name=$2 secs=$3 url=$4; shift 4
   local file="$OUT/r$ROUND/$topo-$name.txt" pids t0 t1 parsed
+  proxies_up "$topo" || return 1
   pids=$(proxy_pids "$topo")
-  t0=$(cpu_ticks "$pids")
+  t0=$(cpu_ticks "$pids") || { proxies_up "$topo"; return 1; }
   {
     echo "# wrk $* -d${secs}s --latency $url"
   } >"$file"
@@ -446,7 +465,11 @@ run_wrk() {
     warn "$ROUND" "$topo" "$name: wrk failed or timed out (see r$ROUND/$topo-$name.txt)"
     return 1
   fi
-  t1=$(cpu_ticks "$pids")
+  if ! t1=$(cpu_ticks "$pids"); then
+    proxies_up "$topo" || true
+    warn "$ROUND" "$topo" "$name: a proxy process exited during the measurement; result discarded"
+    return 1
+  fi
   W_CPU_TICKS=$((t1 - t0))
   if ! parsed=$(python3 "$BENCH_PY" wrk "$file" 2>&1); then
     warn "$ROUND" "$topo" "$name: $parsed"
@@ -488,6 +511,7 @@ measure_big() {
 }
 measure_bulk() {
   local topo=$1 addr port file="$OUT/r$ROUND/$1-iperf3.json" gbps
+  proxies_up "$topo" || return 0
   read -r addr port <<<"$(iperf_target "$topo")"
   if ! bounded $((DURATION + SLACK)) "${PIN[@]+"${PIN[@]}"}" iperf3 -c "$addr" -p "$port" -t "$DURATION" -J \
         --connect-timeout 5000 >"$file" 2>"$file.stderr"; then
@@ -504,6 +528,7 @@ measure_bulk() {
 warmup() {
   local topo=$1 url addr port
   ((WARMUP > 0)) || return 0
+  proxies_up "$topo" || return 0
   url=$(http_url "$topo")
   log "r$ROUND $topo warm-up"
   bounded $((WARMUP + SLACK)) "${PIN[@]+"${PIN[@]}"}" wrk -t2 -c64 -d"${WARMUP}s" "$url/" >>"$OUT/r$ROUND/$topo-warmup.txt" 2>&1 || true
@@ -572,9 +597,10 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   for ((i = 0; i < n; i++)); do ORDER+=("${TOPOS[$(((i + ROUND - 1) % n))]}"); done
   log "order: ${ORDER[*]}"
   sleep 2
+  DEAD_TOPOS=" "
   for t in "${ORDER[@]}"; do
     pids=$(proxy_pids "$t")
-    [[ -z "$pids" ]] || metric "$t" rss_idle "$(mem_mib VmRSS "$pids")"
+    if [[ -n "$pids" ]] && proxies_up "$t" && mib=$(mem_mib VmRSS "$pids"); then metric "$t" rss_idle "$mib"; fi
   done
   for t in "${ORDER[@]}"; do warmup "$t"; done
   for t in "${ORDER[@]}"; do measure_ka64 "$t"; done
@@ -587,7 +613,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   for t in "${ORDER[@]}"; do measure_big "$t"; done
   for t in "${ORDER[@]}"; do
     pids=$(proxy_pids "$t")
-    [[ -z "$pids" ]] || metric "$t" rss_peak "$(mem_mib VmHWM "$pids")"
+    if [[ -n "$pids" ]] && proxies_up "$t" && mib=$(mem_mib VmHWM "$pids"); then metric "$t" rss_peak "$mib"; fi
   done
   # shellcheck disable=SC2086
   stop_pids $HA_PIDS $CP_PIDS

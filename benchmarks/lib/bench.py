@@ -101,16 +101,22 @@ def cputicks(pid):
 
 
 def cmd_cputicks(args):
-    print(sum(cputicks(p) for p in args))
+    try:
+        print(sum(cputicks(p) for p in args))
+    except (FileNotFoundError, ProcessLookupError) as e:
+        sys.exit("process gone: %s" % e.filename)
 
 
 def cmd_mem(args):
     field, total = args[0], 0
     for pid in args[1:]:
-        with open("/proc/%s/status" % pid) as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    total += int(line.split()[1])
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            sys.exit("process gone: %s" % pid)
     print(total)
 
 # --------------------------------------------------------------------------- summary

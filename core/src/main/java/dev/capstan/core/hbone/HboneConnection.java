@@ -204,6 +204,7 @@ public final class HboneConnection {
       Http2FrameCodec codec = Hbone.codec(false, settings);
       ctx.pipeline().addLast("h2", codec);
       ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new RefusePushedStreams()));
+      ctx.pipeline().addLast("last", ConnectionErrors.INSTANCE);
       held.replay(ctx);
       ctx.pipeline().remove(this);
       int extra = settings.connectionWindow() - 65_535;

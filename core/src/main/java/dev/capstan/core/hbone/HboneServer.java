@@ -158,6 +158,7 @@ public final class HboneServer extends ChannelInitializer<Channel> {
       }
       ctx.pipeline().addLast("h2", Hbone.codec(true, settings));
       ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInit(peer, local, remote)));
+      ctx.pipeline().addLast("last", ConnectionErrors.INSTANCE);
       held.replay(ctx);
       ctx.pipeline().remove(this);
       int extra = settings.connectionWindow() - 65_535;

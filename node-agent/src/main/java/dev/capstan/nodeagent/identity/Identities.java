@@ -81,6 +81,11 @@ public final class Identities {
           }
           continue;
         }
+        FileStamp stamp = FileStamp.of(certFile, keyFile);
+        if (stamp.equals(stamps.get(id)) && (entries.containsKey(id) || rejected.containsKey(id))) {
+          continue;
+        }
+        stamps.put(id, stamp);
         String certPem = Files.readString(certFile, StandardCharsets.US_ASCII);
         String keyPem = Files.readString(keyFile, StandardCharsets.US_ASCII);
         String fingerprint = sha256(certPem + keyPem);
@@ -114,6 +119,16 @@ public final class Identities {
       throw new IllegalStateException(e);
     }
   }
+
+  /** Modification times and sizes of the files last read, so an unchanged file is not re-read. */
+  private record FileStamp(long certModified, long certSize, long keyModified, long keySize) {
+    static FileStamp of(Path cert, Path key) throws IOException {
+      return new FileStamp(Files.getLastModifiedTime(cert).toMillis(), Files.size(cert),
+          Files.getLastModifiedTime(key).toMillis(), Files.size(key));
+    }
+  }
+
+  private final Map<SpiffeId, FileStamp> stamps = new ConcurrentHashMap<>();
 
   /** Files already rejected, by content hash, so a bad file is reported once, not every tick. */
   private final Map<SpiffeId, String> rejected = new ConcurrentHashMap<>();

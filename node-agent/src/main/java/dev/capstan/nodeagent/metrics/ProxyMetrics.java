@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -18,6 +20,28 @@ import java.util.function.Supplier;
 public final class ProxyMetrics {
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  /** Meters per label set, looked up once per connection instead of rebuilt from tags. */
+  private final Map<ConnectionLabels, Meters> meters = new ConcurrentHashMap<>();
+
+  private record Meters(Counter opened, Counter closed, Counter sent, Counter received, Timer duration) {}
+
+  private Meters meters(ConnectionLabels labels) {
+    Meters m = meters.get(labels);
+    if (m != null) {
+      return m;
+    }
+    Tags tags = labels.tags();
+    return meters.computeIfAbsent(labels, l -> new Meters(
+        registry.counter("istio_tcp_connections_opened", tags),
+        registry.counter("istio_tcp_connections_closed", tags),
+        registry.counter("istio_tcp_sent_bytes", tags),
+        registry.counter("istio_tcp_received_bytes", tags),
+        Timer.builder("capstan_tcp_connection_duration")
+            .tags(Tags.of("reporter", l.reporter(),
+                "source_workload_namespace", l.sourceNamespace(),
+                "destination_workload_namespace", l.destinationNamespace()))
+            .register(registry)));
+  }
 
   public PrometheusMeterRegistry registry() {
     return registry;
@@ -29,21 +53,16 @@ public final class ProxyMetrics {
   }
 
   public void connectionOpened(ConnectionLabels labels) {
-    registry.counter("istio_tcp_connections_opened", labels.tags()).increment();
+    meters(labels).opened().increment();
   }
 
   /** A proxied connection ended: bytes each way and its duration. */
   public void connectionClosed(ConnectionLabels labels, long sentBytes, long receivedBytes, Duration duration) {
-    Tags tags = labels.tags();
-    registry.counter("istio_tcp_connections_closed", tags).increment();
-    registry.counter("istio_tcp_sent_bytes", tags).increment(sentBytes);
-    registry.counter("istio_tcp_received_bytes", tags).increment(receivedBytes);
-    Timer.builder("capstan_tcp_connection_duration")
-        .tags(Tags.of("reporter", labels.reporter(),
-            "source_workload_namespace", labels.sourceNamespace(),
-            "destination_workload_namespace", labels.destinationNamespace()))
-        .register(registry)
-        .record(duration);
+    Meters m = meters(labels);
+    m.closed().increment();
+    m.sent().increment(sentBytes);
+    m.received().increment(receivedBytes);
+    m.duration().record(duration);
   }
 
   /** A connection that could not be proxied; {@code reason} is a fixed label. */
