@@ -104,6 +104,7 @@ public final class NodeAgent implements AutoCloseable {
     Bootstrap hboneClient = new Bootstrap()
         .channel(b.transport.socketChannel())
         .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Listeners.WATERMARKS)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis());
     Bootstrap workloadClient = new Bootstrap()
         .channel(b.transport.socketChannel())
@@ -125,7 +126,10 @@ public final class NodeAgent implements AutoCloseable {
     HboneServer.TlsSelector serverTls = local -> serverTls(config, b.mesh.current(), b.identities, local);
 
     b.listeners = new Listeners(config, b.transport, b.boss, b.workers, b.drain);
-    b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
+    List<String> failed = b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
+    if (!failed.isEmpty()) {
+      throw new IllegalStateException("cannot listen for HBONE: " + String.join("; ", failed));
+    }
     b.listeners.bindExplicit(outbound);
     b.mesh.onChange(index -> {
       b.identities.refresh(localIdentities(config, index));

@@ -88,7 +88,7 @@ public final class NodeAgentMain {
       } else {
         issuer = Issuer.selfSignedRoot(trustDomain, now, Duration.ofDays(3650));
         Files.writeString(rootCert, Pem.encode(issuer.certificate()));
-        Files.writeString(rootKey, Pem.encodeKey(issuer.key()));
+        writePrivate(rootKey, Pem.encodeKey(issuer.key()));
       }
       Set<SpiffeId> ids = new LinkedHashSet<>();
       for (Workload w : snapshot.workloads()) {
@@ -98,11 +98,19 @@ public final class NodeAgentMain {
         CertifiedKey key = issuer.issue(id, now, Duration.ofHours(validityHours));
         Path dir = out.resolve(id.namespace()).resolve(id.serviceAccount());
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve("key.pem"), Pem.encodeKey(key.key()));
+        writePrivate(dir.resolve("key.pem"), Pem.encodeKey(key.key()));
         Files.writeString(dir.resolve("cert-chain.pem"), Pem.encode(key.chain()));
         System.out.println(id + " -> " + dir);
       }
       return 0;
+    }
+
+    /** Writes a private key readable by its owner only. */
+    private static void writePrivate(Path file, String pem) throws java.io.IOException {
+      Files.deleteIfExists(file);
+      Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(file, pem);
     }
   }
 }

@@ -26,11 +26,11 @@ public final class HandshakeFailures {
     if (text.contains("timed out")) {
       return "timeout";
     }
-    if (text.contains("protocol") || text.contains("version")) {
-      return "protocol";
-    }
     if (text.contains("alpn") || text.contains("application protocol") || text.contains("no_application_protocol")) {
       return "no_alpn_h2";
+    }
+    if (text.contains("protocol") || text.contains("version")) {
+      return "protocol";
     }
     return "handshake";
   }

@@ -202,6 +202,7 @@ public final class HboneConnection {
         return;
       }
       Http2FrameCodec codec = Hbone.codec(false, settings);
+      ctx.pipeline().addLast("flush", Hbone.flushConsolidation());
       ctx.pipeline().addLast("h2", codec);
       ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new RefusePushedStreams()));
       ctx.pipeline().addLast("last", ConnectionErrors.INSTANCE);

@@ -156,6 +156,7 @@ public final class HboneServer extends ChannelInitializer<Channel> {
         ctx.close();
         return;
       }
+      ctx.pipeline().addLast("flush", Hbone.flushConsolidation());
       ctx.pipeline().addLast("h2", Hbone.codec(true, settings));
       ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInit(peer, local, remote)));
       ctx.pipeline().addLast("last", ConnectionErrors.INSTANCE);

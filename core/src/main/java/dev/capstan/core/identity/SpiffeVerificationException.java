@@ -12,7 +12,7 @@ public final class SpiffeVerificationException extends CertificateException {
     EXPIRED("expired"),
     BAD_SAN("bad_san"),
     FOREIGN_TRUST_DOMAIN("foreign_trust_domain"),
-    WRONG_IDENTITY("wrong_identity");
+    LEAF_IS_CA("leaf_is_ca");
 
     private final String label;
 

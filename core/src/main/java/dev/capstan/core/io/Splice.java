@@ -52,6 +52,7 @@ public final class Splice {
   private final AtomicBoolean streamInputDone = new AtomicBoolean();
   private final AtomicBoolean aborted = new AtomicBoolean();
   private final AtomicBoolean reported = new AtomicBoolean();
+  private volatile io.netty.channel.ChannelFuture endSent;
 
   private Splice(Channel socket, Http2StreamChannel stream, Consumer<Result> onDone) {
     this.socket = socket;
@@ -74,10 +75,7 @@ public final class Splice {
     if (hold != null) {
       ((Hold) hold.handler()).replay(hold);
     }
-    if (!(socket instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
-      // A socket whose input ended before the splice has nothing more to read (epoll fails the read).
-      socket.config().setAutoRead(true);
-    }
+    splice.resumeSocketReads();
     stream.config().setAutoRead(true);
     return splice;
   }
@@ -94,10 +92,21 @@ public final class Splice {
 
   private void onSocketClosed() {
     if (stream.isActive()) {
-      if (!socketInputDone.get()) {
+      io.netty.channel.ChannelFuture end = endSent;
+      if (!socketInputDone.get() || end == null) {
+        // The socket failed or closed without ending its input: reset the stream.
         aborted.set(true);
+        stream.close();
+      } else {
+        // The socket ended cleanly: what it sent may still wait for HTTP/2 flow control. Reset the
+        // stream only once END_STREAM is out, and only if the peer is still sending to nobody.
+        end.addListener(f -> {
+          if (!streamInputDone.get()) {
+            aborted.set(true);
+          }
+          stream.close();
+        });
       }
-      stream.close();
     }
     maybeReport();
   }
@@ -122,6 +131,16 @@ public final class Splice {
     aborted.set(true);
     socket.close();
     stream.close();
+  }
+
+  /**
+   * Reads the socket again, unless its input has ended: epoll fails a read on a socket whose input
+   * is shut down, and that failure must not close a socket we are still writing to.
+   */
+  private void resumeSocketReads() {
+    if (socket.isActive() && !(socket instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
+      socket.config().setAutoRead(true);
+    }
   }
 
   private void closeWhenBothHalvesDone() {
@@ -154,8 +173,8 @@ public final class Splice {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof ChannelInputShutdownEvent) {
+        endSent = stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true));
         socketInputDone.set(true);
-        stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true));
         closeWhenBothHalvesDone();
       } else {
         ctx.fireUserEventTriggered(evt);
@@ -173,6 +192,11 @@ public final class Splice {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       LOG.debug("socket {} failed: {}", socket, cause.toString());
+      if (socketInputDone.get() && socket.isActive()) {
+        // A read error after the input ended (ENOTCONN once both halves are shut) changes nothing:
+        // the socket is still written to, and write errors close it (Netty's auto-close).
+        return;
+      }
       abort();
     }
   }
@@ -233,7 +257,7 @@ public final class Splice {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       if (stream.isWritable()) {
-        socket.config().setAutoRead(true);
+        resumeSocketReads();
       }
       ctx.fireChannelWritabilityChanged();
     }

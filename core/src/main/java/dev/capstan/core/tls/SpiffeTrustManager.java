@@ -66,6 +66,9 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
     } catch (GeneralSecurityException e) {
       throw new SpiffeVerificationException(Reason.UNTRUSTED_CHAIN, "chain verification failed: " + e.getMessage());
     }
+    if (chain[0].getBasicConstraints() != -1) {
+      throw new SpiffeVerificationException(Reason.LEAF_IS_CA, "peer's leaf certificate is a CA certificate");
+    }
     SpiffeId id = SpiffeId.fromCertificate(chain[0]);
     if (!trustDomain.equals(id.trustDomain())) {
       throw new SpiffeVerificationException(

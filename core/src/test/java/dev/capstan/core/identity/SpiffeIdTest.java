@@ -252,7 +252,7 @@ class SpiffeIdTest {
               chain(() -> leaf(ROOT, List.of(FRONTEND, "spiffe://cluster.local/ns/shop/sa/backend"))), Reason.BAD_SAN),
           argumentSet("trusted leaf with a malformed identity",
               chain(() -> leaf(ROOT, List.of("spiffe://cluster.local/ns/shop/sa/frontend?admin=1"))), Reason.BAD_SAN),
-          argumentSet("the root presented as a leaf", chain(ROOT::certificate), Reason.BAD_SAN));
+          argumentSet("the root presented as a leaf", chain(ROOT::certificate), Reason.LEAF_IS_CA));
     }
 
     private static Supplier<X509Certificate[]> chain() {

@@ -9,7 +9,10 @@ import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** One line per completed (or failed) connection on the {@code capstan.access} logger. */
+/**
+ * One line per proxied connection when it ends, on the {@code capstan.access} logger. Refused
+ * connections get a WARN line with the reason on the proxy's logger and a metric instead.
+ */
 public final class AccessLog {
 
   private static final Logger LOG = LoggerFactory.getLogger("capstan.access");

@@ -67,7 +67,7 @@ public final class ExplicitProxy extends ChannelInboundHandlerAdapter {
       outbound.proxy(ctx.channel(), destination.get(), new Outbound.Handshake() {
         @Override
         public void established(Channel downstream, Http2StreamChannel stream) {
-          downstream.write(Unpooled.copiedBuffer("HTTP/1.1 200 Connection established\r\n\r\n", StandardCharsets.US_ASCII));
+          downstream.writeAndFlush(Unpooled.copiedBuffer("HTTP/1.1 200 Connection established\r\n\r\n", StandardCharsets.US_ASCII));
           ctx.pipeline().remove(ExplicitProxy.this);
         }
 

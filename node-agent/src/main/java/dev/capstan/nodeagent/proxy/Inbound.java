@@ -82,10 +82,9 @@ public final class Inbound implements HboneServer.Acceptor {
       refuse(request, new ProxyError.Draining());
       return;
     }
-    Optional<Workload> src = index.workloadByIp(request.peerAddress().getAddress());
     ConnectionLabels labels = new ConnectionLabels(
         REPORTER,
-        src.map(Workload::name).orElse("unknown"),
+        sourceWorkload(request),
         request.peer().namespace(),
         request.peer().uri(),
         dst.get().name(),
@@ -112,6 +111,33 @@ public final class Inbound implements HboneServer.Acceptor {
             start, duration, result.fromStream(), result.fromSocket(), result.aborted() ? "aborted" : "ok"));
       });
     });
+  }
+
+  /**
+   * The source pod's name from {@code baggage}, believed only when its namespace is the verified
+   * peer's (the name is informational; the identity is what was verified).
+   */
+  private static String sourceWorkload(HboneServer.Request request) {
+    CharSequence baggage = request.headers().get(Hbone.BAGGAGE);
+    if (baggage == null || baggage.length() > 1024) {
+      return "unknown";
+    }
+    String namespace = null;
+    String pod = null;
+    for (String item : baggage.toString().split(",")) {
+      int eq = item.indexOf('=');
+      if (eq > 0) {
+        String k = item.substring(0, eq).trim();
+        String v = item.substring(eq + 1).trim();
+        if (k.equals("k8s.namespace.name")) {
+          namespace = v;
+        } else if (k.equals("k8s.pod.name")) {
+          pod = v;
+        }
+      }
+    }
+    return pod != null && request.peer().namespace().equals(namespace) && pod.matches("[a-z0-9][a-z0-9.\\-]{0,252}")
+        ? pod : "unknown";
   }
 
   @Override

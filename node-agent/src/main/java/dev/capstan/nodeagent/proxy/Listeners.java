@@ -18,7 +18,9 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -77,7 +79,10 @@ public final class Listeners {
   }
 
   /** Binds HBONE on the IPs of this node's workloads and closes it on IPs no longer local. */
-  public synchronized void reconcileHbone(MeshIndex index, HboneSettings settings, HboneServer.TlsSelector tls, HboneServer.Acceptor acceptor) {
+  /** Returns the listeners that could not bind, as messages (empty when all are up). */
+  public synchronized List<String> reconcileHbone(
+      MeshIndex index, HboneSettings settings, HboneServer.TlsSelector tls, HboneServer.Acceptor acceptor) {
+    List<String> failures = new ArrayList<>();
     Set<InetAddress> wanted = index.workloadsOn(config.node()).stream()
         .flatMap((Workload w) -> w.ips().stream())
         .map(ip -> dev.capstan.core.hbone.Hbone.literalIp(ip).orElseThrow())
@@ -104,8 +109,10 @@ public final class Listeners {
         hbone.put(ip, ch);
       } catch (RuntimeException | InterruptedException e) {
         LOG.error("cannot listen for HBONE on {}: {} (is the port taken?)", address, e.getMessage());
+        failures.add(address + ": " + e.getMessage());
       }
     }
+    return failures;
   }
 
   /** Listener for fixed upstreams and transparent capture: close the connection on failure. */
@@ -125,6 +132,8 @@ public final class Listeners {
         .group(boss, workers)
         .channel(transport.serverChannel())
         .option(ChannelOption.SO_REUSEADDR, true)
+        // A restarting agent binds its listeners before the old one closes them (issue: hand-over).
+        .option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, transport.name().equals("epoll"))
         .option(ChannelOption.SO_BACKLOG, 1024)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, proxied)

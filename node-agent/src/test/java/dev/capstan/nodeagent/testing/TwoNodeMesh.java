@@ -230,10 +230,28 @@ public final class TwoNodeMesh implements AutoCloseable {
     return sum;
   }
 
+  /**
+   * A port free on every pod IP, below the ephemeral range so that no client socket of an earlier
+   * test can hold it.
+   */
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
+    java.util.Random random = new java.util.Random();
+    for (int attempt = 0; attempt < 100; attempt++) {
+      int port = 20_000 + random.nextInt(12_000);
+      boolean free = true;
+      for (String ip : new String[] {POD_A, POD_C, POD_B1, POD_B2, POD_B3, "127.0.0.1"}) {
+        try (ServerSocket s = new ServerSocket()) {
+          s.bind(new InetSocketAddress(InetAddress.getByName(ip), port));
+        } catch (IOException taken) {
+          free = false;
+          break;
+        }
+      }
+      if (free) {
+        return port;
+      }
     }
+    throw new IOException("no free HBONE port for the test mesh");
   }
 
   @Override
