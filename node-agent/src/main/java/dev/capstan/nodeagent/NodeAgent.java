@@ -58,7 +58,6 @@ public final class NodeAgent implements AutoCloseable {
   private final Pool pool;
   private final Listeners listeners;
   private final Drain drain;
-  private final EventLoopGroup boss;
   private final EventLoopGroup workers;
   private final ScheduledExecutorService background;
   private final Vertx vertx;
@@ -75,7 +74,6 @@ public final class NodeAgent implements AutoCloseable {
     this.pool = b.pool;
     this.listeners = b.listeners;
     this.drain = b.drain;
-    this.boss = b.boss;
     this.workers = b.workers;
     this.background = b.background;
     this.vertx = b.vertx;
@@ -96,7 +94,6 @@ public final class NodeAgent implements AutoCloseable {
     b.identities.refresh(localIdentities(config, b.mesh.current()));
 
     b.transport = Transport.best();
-    b.boss = b.transport.newGroup(1, "capstan-accept");
     b.workers = b.transport.newGroup(config.workerThreads(), "capstan-io");
     b.drain = new Drain();
     AccessLog accessLog = new AccessLog(config.accessLog());
@@ -125,7 +122,7 @@ public final class NodeAgent implements AutoCloseable {
     Inbound inbound = new Inbound(config, b.mesh, workloadClient, b.metrics, accessLog, b.drain);
     HboneServer.TlsSelector serverTls = local -> serverTls(config, b.mesh.current(), b.identities, local);
 
-    b.listeners = new Listeners(config, b.transport, b.boss, b.workers, b.drain);
+    b.listeners = new Listeners(config, b.transport, b.workers, b.drain);
     List<String> failed = b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
     if (!failed.isEmpty()) {
       throw new IllegalStateException("cannot listen for HBONE: " + String.join("; ", failed));
@@ -254,7 +251,6 @@ public final class NodeAgent implements AutoCloseable {
     background.shutdownNow();
     admin.close();
     vertx.close();
-    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
@@ -266,7 +262,6 @@ public final class NodeAgent implements AutoCloseable {
     Pool pool;
     Listeners listeners;
     Drain drain;
-    EventLoopGroup boss;
     EventLoopGroup workers;
     ScheduledExecutorService background;
     Vertx vertx;

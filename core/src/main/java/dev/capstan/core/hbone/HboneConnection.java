@@ -2,6 +2,7 @@ package dev.capstan.core.hbone;
 
 import dev.capstan.core.hbone.HboneException.Kind;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Hold;
 import dev.capstan.core.identity.SpiffeVerificationException;
 import dev.capstan.core.tls.SpiffeTrustManager;
 import io.netty.bootstrap.Bootstrap;
@@ -64,6 +65,7 @@ public final class HboneConnection {
             SslHandler ssl = tls.newHandler(ch.alloc());
             ssl.setHandshakeTimeoutMillis(settings.handshakeTimeout().toMillis());
             ch.pipeline().addLast("tls", ssl);
+            ch.pipeline().addLast("hold", new Hold());
             ch.pipeline().addLast("hbone-handshake", new ClientHandshake(expectedPeer, settings, promise));
           }
         });
@@ -154,17 +156,6 @@ public final class HboneConnection {
     private final SpiffeId expectedPeer;
     private final HboneSettings settings;
     private final Promise<HboneConnection> promise;
-    private final HeldReads held = new HeldReads();
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      held.hold(msg);
-    }
-
-    @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) {
-      held.release();
-    }
 
     ClientHandshake(SpiffeId expectedPeer, HboneSettings settings, Promise<HboneConnection> promise) {
       this.expectedPeer = expectedPeer;
@@ -184,34 +175,19 @@ public final class HboneConnection {
                 + HandshakeFailures.reason(done.cause()) + "): " + HandshakeFailures.describe(done.cause()));
         return;
       }
-      SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-      if (!ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
-        fail(ctx, Kind.NO_ALPN_H2, "HBONE peer " + ctx.channel().remoteAddress() + " did not negotiate ALPN h2");
+      Handshakes.Outcome outcome = Handshakes.check(ctx);
+      if (outcome instanceof Handshakes.Outcome.Refused refused) {
+        fail(ctx, "no_alpn_h2".equals(refused.reason()) ? Kind.NO_ALPN_H2 : Kind.HANDSHAKE_FAILED, refused.message());
         return;
       }
-      SpiffeId peer;
-      try {
-        peer = SpiffeTrustManager.peerIdentity(ssl.engine().getSession());
-      } catch (SpiffeVerificationException e) {
-        fail(ctx, Kind.HANDSHAKE_FAILED, e.getMessage());
-        return;
-      }
+      SpiffeId peer = ((Handshakes.Outcome.Peer) outcome).identity();
       if (!peer.equals(expectedPeer)) {
         fail(ctx, Kind.WRONG_PEER_IDENTITY,
             "HBONE peer " + ctx.channel().remoteAddress() + " is " + peer + ", expected " + expectedPeer);
         return;
       }
       Http2FrameCodec codec = Hbone.codec(false, settings);
-      ctx.pipeline().addLast("flush", Hbone.flushConsolidation());
-      ctx.pipeline().addLast("h2", codec);
-      ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new RefusePushedStreams()));
-      ctx.pipeline().addLast("last", ConnectionErrors.INSTANCE);
-      held.replay(ctx);
-      ctx.pipeline().remove(this);
-      int extra = settings.connectionWindow() - 65_535;
-      if (extra > 0) {
-        ctx.channel().writeAndFlush(new DefaultHttp2WindowUpdateFrame(extra));
-      }
+      Handshakes.installHttp2(ctx, codec, new RefusePushedStreams(), settings);
       if (!promise.trySuccess(new HboneConnection(ctx.channel(), codec, peer))) {
         ctx.close();
       }

@@ -1,6 +1,7 @@
 package dev.capstan.core.hbone;
 
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Hold;
 import dev.capstan.core.identity.SpiffeVerificationException;
 import dev.capstan.core.tls.SpiffeTrustManager;
 import io.netty.channel.Channel;
@@ -106,23 +107,13 @@ public final class HboneServer extends ChannelInitializer<Channel> {
     SslHandler ssl = context.get().context().newHandler(ch.alloc());
     ssl.setHandshakeTimeoutMillis(settings.handshakeTimeout().toMillis());
     ch.pipeline().addLast("tls", ssl);
+    ch.pipeline().addLast("hold", new Hold());
     ch.pipeline().addLast("hbone-handshake", new AfterHandshake(context.get().identity(), remote));
   }
 
   private final class AfterHandshake extends ChannelInboundHandlerAdapter {
     private final SpiffeId local;
     private final InetSocketAddress remote;
-    private final HeldReads held = new HeldReads();
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      held.hold(msg);
-    }
-
-    @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) {
-      held.release();
-    }
 
     AfterHandshake(SpiffeId local, InetSocketAddress remote) {
       this.local = local;
@@ -142,30 +133,14 @@ public final class HboneServer extends ChannelInitializer<Channel> {
         ctx.close();
         return;
       }
-      SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-      if (!ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
-        acceptor.refused(new Refusal(0, "no_alpn_h2", remote, "peer did not negotiate ALPN h2"));
+      Handshakes.Outcome outcome = Handshakes.check(ctx);
+      if (outcome instanceof Handshakes.Outcome.Refused refused) {
+        acceptor.refused(new Refusal(0, refused.reason(), remote, refused.message()));
         ctx.close();
         return;
       }
-      SpiffeId peer;
-      try {
-        peer = SpiffeTrustManager.peerIdentity(ssl.engine().getSession());
-      } catch (SpiffeVerificationException e) {
-        acceptor.refused(new Refusal(0, e.reason().label(), remote, e.getMessage()));
-        ctx.close();
-        return;
-      }
-      ctx.pipeline().addLast("flush", Hbone.flushConsolidation());
-      ctx.pipeline().addLast("h2", Hbone.codec(true, settings));
-      ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInit(peer, local, remote)));
-      ctx.pipeline().addLast("last", ConnectionErrors.INSTANCE);
-      held.replay(ctx);
-      ctx.pipeline().remove(this);
-      int extra = settings.connectionWindow() - 65_535;
-      if (extra > 0) {
-        ctx.channel().writeAndFlush(new DefaultHttp2WindowUpdateFrame(extra));
-      }
+      SpiffeId peer = ((Handshakes.Outcome.Peer) outcome).identity();
+      Handshakes.installHttp2(ctx, Hbone.codec(true, settings), new StreamInit(peer, local, remote), settings);
     }
 
     @Override

@@ -7,10 +7,12 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 
 /**
- * Keeps what a socket delivers before its splice starts: bytes, and the end of input. A socket
- * with auto-read off can still be read once by the transport (epoll reads when the peer half-closes),
- * so a client that sends and closes before the tunnel is open would otherwise lose its bytes.
- * Installed first in the pipeline of every proxied socket; {@link Splice} replays and removes it.
+ * Keeps what a channel delivers before the handler that consumes it is in place: bytes, and the
+ * end of input. A socket with auto-read off can still be read once by the transport (epoll reads
+ * when the peer half-closes), so a client that sends and closes before its tunnel is open would
+ * otherwise lose its bytes; and the peer's HTTP/2 preface often arrives in the same read as the end
+ * of the TLS handshake, before the HTTP/2 codec is added. {@link Splice} and the HBONE handshake
+ * replay and remove it.
  */
 public final class Hold extends ChannelInboundHandlerAdapter {
 
@@ -37,7 +39,7 @@ public final class Hold extends ChannelInboundHandlerAdapter {
   }
 
   /** Passes everything held to the handlers after this one, then leaves the pipeline. */
-  void replay(ChannelHandlerContext ctx) {
+  public void replay(ChannelHandlerContext ctx) {
     Object msg;
     boolean any = false;
     while ((msg = held.poll()) != null) {

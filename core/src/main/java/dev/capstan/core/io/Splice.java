@@ -238,6 +238,15 @@ public final class Splice {
 
     private void endOfStream() {
       streamInputDone.set(true);
+      if (!socket.isActive()) {
+        return;
+      }
+      if (socketInputDone.get()) {
+        // Both directions are finished: close (which sends FIN) once everything is written, rather
+        // than shut the output down first (Netty builds an exception for every output shutdown).
+        socket.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        return;
+      }
       socket.writeAndFlush(Unpooled.EMPTY_BUFFER)
           .addListener(
               (ChannelFutureListener)

@@ -42,16 +42,14 @@ public final class Listeners {
 
   private final AgentConfig config;
   private final Transport transport;
-  private final EventLoopGroup boss;
   private final EventLoopGroup workers;
   private final Drain drain;
-  private final Map<InetAddress, Channel> hbone = new HashMap<>();
+  private final Map<InetAddress, List<Channel>> hbone = new HashMap<>();
   private final Map<String, InetSocketAddress> bound = new java.util.concurrent.ConcurrentHashMap<>();
 
-  public Listeners(AgentConfig config, Transport transport, EventLoopGroup boss, EventLoopGroup workers, Drain drain) {
+  public Listeners(AgentConfig config, Transport transport, EventLoopGroup workers, Drain drain) {
     this.config = config;
     this.transport = transport;
-    this.boss = boss;
     this.workers = workers;
     this.drain = drain;
   }
@@ -90,8 +88,8 @@ public final class Listeners {
     for (var it = hbone.entrySet().iterator(); it.hasNext(); ) {
       var e = it.next();
       if (!wanted.contains(e.getKey())) {
-        LOG.info("HBONE listener on {} closed: no local workload there any more", e.getValue().localAddress());
-        e.getValue().close();
+        LOG.info("HBONE listener on {} closed: no local workload there any more", e.getKey().getHostAddress());
+        e.getValue().forEach(Channel::close);
         bound.remove("hbone " + e.getKey().getHostAddress());
         it.remove();
       }
@@ -102,7 +100,7 @@ public final class Listeners {
       }
       InetSocketAddress address = new InetSocketAddress(ip, config.hbonePort());
       try {
-        Channel ch = bind("hbone " + ip.getHostAddress(), address, c -> {
+        List<Channel> ch = bind("hbone " + ip.getHostAddress(), address, c -> {
           drain.hboneConnection(c);
           c.pipeline().addLast(new HboneServer(tls, settings, acceptor));
         }, true, false);
@@ -126,31 +124,57 @@ public final class Listeners {
     }
   };
 
-  private Channel bind(String name, InetSocketAddress address, Consumer<Channel> init, boolean autoRead, boolean proxied)
+  /**
+   * Binds {@code address} once per event loop with SO_REUSEPORT (epoll): the kernel spreads new
+   * connections over the loops, and each connection stays on the loop that accepted it, so no
+   * connection is handed from an acceptor thread to a worker. With NIO, one listener feeds all
+   * loops.
+   */
+  private List<Channel> bind(String name, InetSocketAddress address, Consumer<Channel> init, boolean autoRead, boolean proxied)
       throws InterruptedException {
-    ServerBootstrap b = new ServerBootstrap()
-        .group(boss, workers)
-        .channel(transport.serverChannel())
-        .option(ChannelOption.SO_REUSEADDR, true)
-        // A restarting agent binds its listeners before the old one closes them (issue: hand-over).
-        .option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, transport.name().equals("epoll"))
-        .option(ChannelOption.SO_BACKLOG, 1024)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, proxied)
-        .childOption(ChannelOption.AUTO_READ, autoRead)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATERMARKS)
-        .childHandler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            init.accept(ch);
-          }
-        });
-    var future = b.bind(address).sync();
-    Channel ch = future.channel();
-    drain.listener(ch);
-    InetSocketAddress actual = (InetSocketAddress) ch.localAddress();
-    bound.put(name, actual);
-    LOG.info("{} listening on {}", name, actual);
-    return ch;
+    boolean reusePort = transport.name().equals("epoll");
+    List<Channel> channels = new ArrayList<>();
+    InetSocketAddress target = address;
+    List<io.netty.channel.EventLoop> acceptors = new ArrayList<>();
+    if (reusePort) {
+      workers.forEach(e -> acceptors.add((io.netty.channel.EventLoop) e));
+    } else {
+      acceptors.add(workers.next());
+    }
+    for (io.netty.channel.EventLoop acceptor : acceptors) {
+      EventLoopGroup child = reusePort ? acceptor : workers;
+      ServerBootstrap b = new ServerBootstrap()
+          .group(acceptor, child)
+          .channel(transport.serverChannel())
+          .option(ChannelOption.SO_REUSEADDR, true)
+          // Also lets a restarting agent bind its listeners before the old one closes them.
+          .option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, reusePort)
+          .option(ChannelOption.SO_BACKLOG, 1024)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.ALLOW_HALF_CLOSURE, proxied)
+          .childOption(ChannelOption.AUTO_READ, autoRead)
+          .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATERMARKS)
+          .childHandler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+              init.accept(ch);
+            }
+          });
+      Channel ch;
+      try {
+        ch = b.bind(target).sync().channel();
+      } catch (RuntimeException | InterruptedException e) {
+        channels.forEach(Channel::close);
+        throw e;
+      }
+      drain.listener(ch);
+      channels.add(ch);
+      // A port 0 request is now a concrete port: the other loops bind the same one.
+      target = (InetSocketAddress) ch.localAddress();
+    }
+    bound.put(name, target);
+    LOG.info("{} listening on {} ({} acceptor{})", name, target, channels.size(), channels.size() == 1 ? "" : "s");
+    return channels;
   }
+
 }

@@ -51,6 +51,7 @@ public final class TwoNodeMesh implements AutoCloseable {
   public final NodeAgent a;
   public final NodeAgent b;
   private final HttpClient http = HttpClient.newHttpClient();
+  private final int maxStreams;
 
   public TwoNodeMesh() throws Exception {
     this("");
@@ -58,6 +59,12 @@ public final class TwoNodeMesh implements AutoCloseable {
 
   /** A mesh with the given {@code policies:} YAML list items (may be empty). */
   public TwoNodeMesh(String policies) throws Exception {
+    this(policies, 100);
+  }
+
+  /** A mesh whose agents carry at most {@code maxStreams} streams per HBONE connection. */
+  public TwoNodeMesh(String policies, int maxStreams) throws Exception {
+    this.maxStreams = maxStreams;
     dir = Files.createTempDirectory("capstan-mesh");
     hbonePort = freePort();
     b1 = new EchoServer(POD_B1);
@@ -137,9 +144,9 @@ public final class TwoNodeMesh implements AutoCloseable {
         reloadInterval: 1h
         drainTimeout: 5s
         accessLog: json
-        pool: {maxStreamsPerConnection: 100, idleTimeout: 2s}
+        pool: {maxStreamsPerConnection: %d, idleTimeout: 2s}
         %s
-        """.formatted(node, hbonePort, withUpstream ? "upstreams: [{listen: \"127.0.0.1:0\", service: shop/backend, port: 80}]" : "");
+        """.formatted(node, hbonePort, maxStreams, withUpstream ? "upstreams: [{listen: \"127.0.0.1:0\", service: shop/backend, port: 80}]" : "");
     return AgentConfig.parse(yaml, node + ".yaml", dir);
   }
 
