@@ -39,6 +39,7 @@ public final class Inbound implements HboneServer.Acceptor {
 
   private static final Logger LOG = LoggerFactory.getLogger(Inbound.class);
   private static final String REPORTER = "destination";
+  private static final java.util.regex.Pattern POD_NAME = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9.\\-]{0,252}");
 
   private final AgentConfig config;
   private final MeshView mesh;
@@ -136,7 +137,7 @@ public final class Inbound implements HboneServer.Acceptor {
         }
       }
     }
-    return pod != null && request.peer().namespace().equals(namespace) && pod.matches("[a-z0-9][a-z0-9.\\-]{0,252}")
+    return pod != null && request.peer().namespace().equals(namespace) && POD_NAME.matcher(pod).matches()
         ? pod : "unknown";
   }
 
