@@ -68,6 +68,35 @@ class MeshTrafficTest {
   }
 
   @Test
+  void many_concurrent_half_closed_transfers_arrive_intact() throws Exception {
+    int streams = 16;
+    ExecutorService pool = Executors.newFixedThreadPool(streams * 2);
+    List<Future<Boolean>> results = new ArrayList<>();
+    for (int i = 0; i < streams; i++) {
+      byte[] payload = new byte[(i + 1) * 128 * 1024];
+      new Random(i).nextBytes(payload);
+      results.add(pool.submit(() -> {
+        try (Socket s = connectFrom(POD_A, mesh.upstreamA())) {
+          Future<?> sent = pool.submit(() -> {
+            s.getOutputStream().write(payload);
+            s.shutdownOutput();
+            return null;
+          });
+          byte[] back = TwoNodeMesh.readAll(s.getInputStream());
+          sent.get(30, TimeUnit.SECONDS);
+          return java.util.Arrays.equals(back, payload);
+        }
+      }));
+    }
+    for (int i = 0; i < streams; i++) {
+      assertThat(results.get(i).get(60, TimeUnit.SECONDS)).as("stream %d", i).isTrue();
+    }
+    pool.shutdown();
+    awaitClosedConnections(mesh.a, streams);
+    assertThat(sample(mesh.metrics(mesh.a), "istio_tcp_connections_closed_total")).isEqualTo(streams);
+  }
+
+  @Test
   void destination_agent_sees_the_source_pods_identity_and_both_agents_account_bytes() throws Exception {
     try (Socket s = connectFrom(POD_A, mesh.upstreamA())) {
       assertThat(roundTrip(s, "12345")).isEqualTo("12345");
