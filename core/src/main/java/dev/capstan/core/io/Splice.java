@@ -3,6 +3,7 @@ package dev.capstan.core.io;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -52,7 +53,7 @@ public final class Splice {
   private final AtomicBoolean streamInputDone = new AtomicBoolean();
   private final AtomicBoolean aborted = new AtomicBoolean();
   private final AtomicBoolean reported = new AtomicBoolean();
-  private volatile io.netty.channel.ChannelFuture endSent;
+  private volatile ChannelFuture endSent;
 
   private Splice(Channel socket, Http2StreamChannel stream, Consumer<Result> onDone) {
     this.socket = socket;
@@ -71,7 +72,7 @@ public final class Splice {
     stream.pipeline().addLast("splice", splice.new StreamSide());
     socket.closeFuture().addListener(f -> splice.onSocketClosed());
     stream.closeFuture().addListener(f -> splice.onStreamClosed());
-    io.netty.channel.ChannelHandlerContext hold = socket.pipeline().context(Hold.class);
+    ChannelHandlerContext hold = socket.pipeline().context(Hold.class);
     if (hold != null) {
       ((Hold) hold.handler()).replay(hold);
     }
@@ -92,7 +93,7 @@ public final class Splice {
 
   private void onSocketClosed() {
     if (stream.isActive()) {
-      io.netty.channel.ChannelFuture end = endSent;
+      ChannelFuture end = endSent;
       if (!socketInputDone.get() || end == null) {
         // The socket failed or closed without ending its input: reset the stream.
         aborted.set(true);
