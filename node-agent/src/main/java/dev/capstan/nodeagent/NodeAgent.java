@@ -128,6 +128,7 @@ public final class NodeAgent implements AutoCloseable {
       throw new IllegalStateException("cannot listen for HBONE: " + String.join("; ", failed));
     }
     b.listeners.bindExplicit(outbound);
+    // A new workload's certificate is loaded before its HBONE listener presents it.
     b.mesh.onChange(index -> {
       b.identities.refresh(localIdentities(config, index));
       b.listeners.reconcileHbone(index, config.hbone(), serverTls, inbound);
@@ -139,10 +140,11 @@ public final class NodeAgent implements AutoCloseable {
       return t;
     });
     long every = config.reloadInterval().toMillis();
+    FileMeshView mesh = b.mesh;
+    Identities identities = b.identities;
     b.background.scheduleWithFixedDelay(() -> {
       try {
-        b.mesh.poll();
-        b.identities.refresh(localIdentities(config, b.mesh.current()));
+        refreshFromFiles(config, mesh, identities);
       } catch (RuntimeException e) {
         LOG.error("background refresh failed: {}", e.toString());
       }
@@ -161,6 +163,12 @@ public final class NodeAgent implements AutoCloseable {
     return agent;
   }
 
+  /** The reload tick: the mesh file, then the certificates of the workloads it puts on this node. */
+  private static void refreshFromFiles(AgentConfig config, FileMeshView mesh, Identities identities) {
+    mesh.poll();
+    identities.refresh(localIdentities(config, mesh.current()));
+  }
+
   private static Set<SpiffeId> localIdentities(AgentConfig config, MeshIndex index) {
     return index.workloadsOn(config.node()).stream()
         .map(w -> MeshIndex.identity(config.trustDomain(), w))
@@ -169,8 +177,7 @@ public final class NodeAgent implements AutoCloseable {
 
   private static Optional<HboneServer.ServerTls> serverTls(
       AgentConfig config, MeshIndex index, Identities identities, InetSocketAddress local) {
-    return index.workloadByIp(local.getAddress())
-        .filter(w -> w.node().equals(config.node()))
+    return index.localWorkload(local.getAddress(), config.node())
         .map(w -> MeshIndex.identity(config.trustDomain(), w))
         .flatMap(id -> identities.get(id).map(e -> new HboneServer.ServerTls(id, e.server())));
   }
@@ -225,10 +232,7 @@ public final class NodeAgent implements AutoCloseable {
   /** Forces an immediate re-read of the mesh file (tests; production polls). */
   public void reloadNow() {
     try {
-      background.submit(() -> {
-        mesh.poll();
-        identities.refresh(localIdentities(config, mesh.current()));
-      }).get(10, TimeUnit.SECONDS);
+      background.submit(() -> refreshFromFiles(config, mesh, identities)).get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("reload failed", e);
     }

@@ -67,6 +67,15 @@ public final class Hbone {
    * {@code [fd00::1]:80}. Empty when malformed.
    */
   public static Optional<InetSocketAddress> parseAuthority(CharSequence authority) {
+    return parseAddress(authority, 1);
+  }
+
+  /** Like {@link #parseAuthority}, but port 0 (an ephemeral port) is allowed: for listen addresses. */
+  public static Optional<InetSocketAddress> parseBindAddress(CharSequence address) {
+    return parseAddress(address, 0);
+  }
+
+  private static Optional<InetSocketAddress> parseAddress(CharSequence authority, int minPort) {
     if (authority == null || authority.length() == 0 || authority.length() > MAX_AUTHORITY_LENGTH) {
       return Optional.empty();
     }
@@ -81,7 +90,7 @@ public final class Hbone {
       return Optional.empty();
     }
     int port = Integer.parseInt(portText);
-    if (port < 1 || port > 65535) {
+    if (port < minPort || port > 65535) {
       return Optional.empty();
     }
     Optional<InetAddress> ip;

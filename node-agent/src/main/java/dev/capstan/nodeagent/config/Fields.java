@@ -131,11 +131,8 @@ public final class Fields {
       return node.has(key) ? Optional.empty() : defaultValue;
     }
     String s = string(key);
-    boolean ephemeral = s.endsWith(":0");
-    Optional<InetSocketAddress> parsed = Hbone.parseAuthority(ephemeral ? s.substring(0, s.length() - 1) + "1" : s);
-    return Optional.of(parsed
-        .map(a -> ephemeral ? new InetSocketAddress(a.getAddress(), 0) : a)
-        .orElseThrow(() -> new ConfigException(at(key) + " must be <ip>:<port> with a literal IP, got '" + s + "'")));
+    return Optional.of(Hbone.parseBindAddress(s).orElseThrow(() ->
+        new ConfigException(at(key) + " must be <ip>:<port> with a literal IP, got '" + s + "'")));
   }
 
   public Fields object(String key) {

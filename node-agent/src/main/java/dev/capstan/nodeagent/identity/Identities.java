@@ -43,6 +43,7 @@ public final class Identities {
   private final Map<SpiffeId, Entry> entries = new ConcurrentHashMap<>();
   private final Runnable onLoadError;
   private String rootFingerprint;
+  private FileStamp rootStamp;
 
   public Identities(Path dir, TrustBundle bundle, MeshTls tls, Runnable onLoadError) {
     this.dir = dir;
@@ -138,6 +139,11 @@ public final class Identities {
   private void refreshBundle() {
     Path root = dir.resolve(ROOT);
     try {
+      FileStamp stamp = FileStamp.of(root, root);
+      if (stamp.equals(rootStamp)) {
+        return;
+      }
+      rootStamp = stamp;
       String pem = Files.readString(root, StandardCharsets.US_ASCII);
       String fingerprint = sha256(pem);
       if (!fingerprint.equals(rootFingerprint)) {

@@ -64,7 +64,7 @@ public final class Inbound implements HboneServer.Acceptor {
     Http2StreamChannel stream = request.stream();
     InetSocketAddress target = request.target();
     MeshIndex index = mesh.current();
-    Optional<Workload> dst = index.workloadByIp(target.getAddress()).filter(w -> w.node().equals(config.node()));
+    Optional<Workload> dst = index.localWorkload(target.getAddress(), config.node());
     if (dst.isEmpty()) {
       refuse(request, new ProxyError.DestinationNotLocal(target, request.peer()));
       return;

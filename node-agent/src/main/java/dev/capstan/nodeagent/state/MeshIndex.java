@@ -26,6 +26,8 @@ public final class MeshIndex {
   private final MeshSnapshot snapshot;
   private final Map<InetAddress, Workload> workloadsByIp = new HashMap<>();
   private final Map<String, Workload> workloadsByUid = new HashMap<>();
+  /** Each workload's first IP, parsed once per config rather than once per connection. */
+  private final Map<String, InetAddress> primaryIps = new HashMap<>();
   private final Map<InetSocketAddress, Service> servicesByVip = new HashMap<>();
   private final Map<String, Service> servicesByKey = new HashMap<>();
   private final Map<String, List<AuthorizationPolicy>> policiesByNamespace = new HashMap<>();
@@ -36,7 +38,10 @@ public final class MeshIndex {
     for (Workload w : snapshot.workloads()) {
       workloadsByUid.put(w.uid(), w);
       for (String ip : w.ips()) {
-        Hbone.literalIp(ip).ifPresent(a -> workloadsByIp.put(a, w));
+        Hbone.literalIp(ip).ifPresent(a -> {
+          workloadsByIp.put(a, w);
+          primaryIps.putIfAbsent(w.uid(), a);
+        });
       }
     }
     for (Service s : snapshot.services()) {
@@ -68,6 +73,11 @@ public final class MeshIndex {
 
   public Optional<Workload> workloadByIp(InetAddress ip) {
     return Optional.ofNullable(workloadsByIp.get(ip));
+  }
+
+  /** The workload at {@code ip} if it runs on {@code node}. */
+  public Optional<Workload> localWorkload(InetAddress ip, String node) {
+    return workloadByIp(ip).filter(w -> w.node().equals(node));
   }
 
   public Optional<Service> serviceByVip(InetSocketAddress vipAndPort) {
@@ -110,12 +120,9 @@ public final class MeshIndex {
     for (int i = 0; i < n; i++) {
       Endpoint e = endpoints.get((start + i) % n);
       Workload w = workloadsByUid.get(e.workloadUid());
-      if (!e.healthy() || w == null || w.ips().isEmpty()) {
-        continue;
-      }
-      Optional<InetAddress> ip = Hbone.literalIp(w.ips().get(0));
-      if (ip.isPresent()) {
-        return Optional.of(new Target(w, new InetSocketAddress(ip.get(), sp.get().targetPort()), Optional.of(service)));
+      InetAddress ip = primaryIps.get(e.workloadUid());
+      if (e.healthy() && w != null && ip != null) {
+        return Optional.of(new Target(w, new InetSocketAddress(ip, sp.get().targetPort()), Optional.of(service)));
       }
     }
     return Optional.empty();
