@@ -1,5 +1,6 @@
 package dev.capstan.nodeagent;
 
+import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.model.Workload;
@@ -7,7 +8,6 @@ import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.Issuer;
 import dev.capstan.core.tls.Pem;
 import dev.capstan.nodeagent.config.AgentConfig;
-import dev.capstan.nodeagent.config.ConfigException;
 import dev.capstan.nodeagent.state.MeshFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,5 +1,7 @@
 package dev.capstan.nodeagent.config;
 
+import dev.capstan.core.config.Fields;
+import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.tls.TlsEngine;

@@ -1,6 +1,6 @@
 package dev.capstan.nodeagent.state;
 
-import dev.capstan.nodeagent.config.ConfigException;
+import dev.capstan.core.config.ConfigException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,5 +1,7 @@
 package dev.capstan.nodeagent.state;
 
+import dev.capstan.core.config.Fields;
+import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.Endpoint;
@@ -9,8 +11,6 @@ import dev.capstan.core.model.PolicyRule;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
-import dev.capstan.nodeagent.config.ConfigException;
-import dev.capstan.nodeagent.config.Fields;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;

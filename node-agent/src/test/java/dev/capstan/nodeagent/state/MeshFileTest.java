@@ -1,5 +1,6 @@
 package dev.capstan.nodeagent.state;
 
+import dev.capstan.core.config.ConfigException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.argumentSet;
@@ -12,7 +13,6 @@ import dev.capstan.core.model.PolicyRule;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
-import dev.capstan.nodeagent.config.ConfigException;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;

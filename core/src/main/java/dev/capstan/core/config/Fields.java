@@ -1,4 +1,4 @@
-package dev.capstan.nodeagent.config;
+package dev.capstan.core.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
