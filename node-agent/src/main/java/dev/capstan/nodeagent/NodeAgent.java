@@ -18,7 +18,9 @@ import dev.capstan.nodeagent.proxy.Listeners;
 import dev.capstan.nodeagent.proxy.Outbound;
 import dev.capstan.nodeagent.proxy.Pool;
 import dev.capstan.nodeagent.state.FileMeshView;
+import dev.capstan.nodeagent.state.HazelcastMeshView;
 import dev.capstan.nodeagent.state.MeshIndex;
+import dev.capstan.nodeagent.state.MeshView;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -53,7 +55,8 @@ public final class NodeAgent implements AutoCloseable {
 
   private final AgentConfig config;
   private final ProxyMetrics metrics;
-  private final FileMeshView mesh;
+  private final MeshView mesh;
+  private final Runnable meshTick;
   private final Identities identities;
   private final Pool pool;
   private final Listeners listeners;
@@ -70,6 +73,7 @@ public final class NodeAgent implements AutoCloseable {
     this.config = b.config;
     this.metrics = b.metrics;
     this.mesh = b.mesh;
+    this.meshTick = b.meshTick;
     this.identities = b.identities;
     this.pool = b.pool;
     this.listeners = b.listeners;
@@ -90,7 +94,16 @@ public final class NodeAgent implements AutoCloseable {
     TrustBundle bundle = Identities.readBundle(config.certDir());
     b.tls = new MeshTls(new SpiffeTrustManager(config.trustDomain(), bundle, Clock.systemUTC()), config.tlsEngine());
     b.identities = new Identities(config.certDir(), bundle, b.tls, b.metrics.reloadErrors("certificates")::increment);
-    b.mesh = new FileMeshView(config.meshFile(), b.metrics.reloadErrors("mesh")::increment);
+    if (config.mesh() instanceof AgentConfig.MeshFile file) {
+      FileMeshView view = new FileMeshView(file.path(), b.metrics.reloadErrors("mesh")::increment);
+      b.mesh = view;
+      b.meshTick = view::poll;
+    } else {
+      // Empty until the first full load; listeners and certificates follow through onChange.
+      b.mesh = new HazelcastMeshView((AgentConfig.Controller) config.mesh(), "capstan-agent-" + config.node(),
+          java.time.Duration.ofSeconds(5));
+      b.meshTick = () -> { };
+    }
     b.identities.refresh(localIdentities(config, b.mesh.current()));
 
     b.transport = Transport.best();
@@ -140,11 +153,12 @@ public final class NodeAgent implements AutoCloseable {
       return t;
     });
     long every = config.reloadInterval().toMillis();
-    FileMeshView mesh = b.mesh;
+    MeshView mesh = b.mesh;
+    Runnable meshTick = b.meshTick;
     Identities identities = b.identities;
     b.background.scheduleWithFixedDelay(() -> {
       try {
-        refreshFromFiles(config, mesh, identities);
+        refreshFromFiles(config, meshTick, mesh, identities);
       } catch (RuntimeException e) {
         LOG.error("background refresh failed: {}", e.toString());
       }
@@ -154,7 +168,7 @@ public final class NodeAgent implements AutoCloseable {
     b.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
     NodeAgent[] self = new NodeAgent[1];
     b.admin = AdminServers.start(b.vertx, config, b.metrics,
-        () -> self[0].configDump(), () -> self[0] != null && self[0].ready && !self[0].drain.draining());
+        () -> self[0].configDump(), () -> self[0] != null && self[0].ready && self[0].mesh.ready() && !self[0].drain.draining());
     NodeAgent agent = new NodeAgent(b);
     self[0] = agent;
     agent.ready = true;
@@ -164,8 +178,8 @@ public final class NodeAgent implements AutoCloseable {
   }
 
   /** The reload tick: the mesh file, then the certificates of the workloads it puts on this node. */
-  private static void refreshFromFiles(AgentConfig config, FileMeshView mesh, Identities identities) {
-    mesh.poll();
+  private static void refreshFromFiles(AgentConfig config, Runnable meshTick, MeshView mesh, Identities identities) {
+    meshTick.run();
     identities.refresh(localIdentities(config, mesh.current()));
   }
 
@@ -188,6 +202,7 @@ public final class NodeAgent implements AutoCloseable {
     Map<String, Object> dump = new LinkedHashMap<>();
     dump.put("node", config.node());
     dump.put("version", index.version());
+    dump.put("meshReady", mesh.ready());
     dump.put("trustDomain", config.trustDomain());
     dump.put("transport", transport.name());
     dump.put("tls", tls.provider().name());
@@ -232,7 +247,7 @@ public final class NodeAgent implements AutoCloseable {
   /** Forces an immediate re-read of the mesh file (tests; production polls). */
   public void reloadNow() {
     try {
-      background.submit(() -> refreshFromFiles(config, mesh, identities)).get(10, TimeUnit.SECONDS);
+      background.submit(() -> refreshFromFiles(config, meshTick, mesh, identities)).get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("reload failed", e);
     }
@@ -253,6 +268,7 @@ public final class NodeAgent implements AutoCloseable {
     drain.drain(Duration.ZERO).join();
     pool.closeAll();
     background.shutdownNow();
+    mesh.close();
     admin.close();
     vertx.close();
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
@@ -261,7 +277,8 @@ public final class NodeAgent implements AutoCloseable {
   private static final class Builder {
     AgentConfig config;
     ProxyMetrics metrics;
-    FileMeshView mesh;
+    MeshView mesh;
+    Runnable meshTick;
     Identities identities;
     Pool pool;
     Listeners listeners;

@@ -18,9 +18,9 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code capstan-node-agent run --config agent.yaml} and {@code capstan-node-agent certs}. */
 @Command(name = "capstan-node-agent", mixinStandardHelpOptions = true,

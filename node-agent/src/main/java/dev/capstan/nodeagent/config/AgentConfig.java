@@ -1,7 +1,7 @@
 package dev.capstan.nodeagent.config;
 
-import dev.capstan.core.config.Fields;
 import dev.capstan.core.config.ConfigException;
+import dev.capstan.core.config.Fields;
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.tls.TlsEngine;
@@ -17,7 +17,7 @@ import java.util.Optional;
  *
  * @param node name of the node this agent serves; only workloads of this node may send through it
  * @param trustDomain SPIFFE trust domain of the mesh
- * @param meshFile the mesh view file (workloads, services, policies), reloaded on change
+ * @param mesh where the mesh view comes from: a file, or the controller through Hazelcast
  * @param certDir certificates: {@code root-cert.pem} and {@code <ns>/<sa>/cert-chain.pem, key.pem}
  * @param hbonePort the HBONE port on every workload IP
  * @param admin admin listener (config dump), loopback only
@@ -37,7 +37,7 @@ import java.util.Optional;
 public record AgentConfig(
     String node,
     String trustDomain,
-    Path meshFile,
+    MeshSource mesh,
     Path certDir,
     int hbonePort,
     InetSocketAddress admin,
@@ -53,6 +53,24 @@ public record AgentConfig(
     Duration drainTimeout,
     Duration reloadInterval,
     AccessLogFormat accessLog) {
+
+  /** Where the agent reads the mesh: exactly one of a file ({@code mesh}) or the controller. */
+  public sealed interface MeshSource permits MeshFile, Controller {}
+
+  /** The mesh from a YAML file, re-read when it changes (tests, hand-run meshes). */
+  public record MeshFile(Path path) implements MeshSource {}
+
+  /**
+   * The mesh from the controller, as a Hazelcast client.
+   *
+   * @param clusterName the controller's Hazelcast cluster name
+   * @param members controller member addresses ({@code host:port})
+   */
+  public record Controller(String clusterName, List<String> members) implements MeshSource {
+    public Controller {
+      members = List.copyOf(members);
+    }
+  }
 
   /** Access log line format. */
   public enum AccessLogFormat {
@@ -85,7 +103,7 @@ public record AgentConfig(
   /** Parses the agent's YAML configuration; relative paths are resolved against {@code baseDir}. */
   public static AgentConfig parse(String yaml, String source, Path baseDir) {
     Fields f = Fields.parse(yaml, source).only(
-        "node", "trustDomain", "mesh", "certs", "hbonePort", "admin", "metrics", "ready", "explicitProxy",
+        "node", "trustDomain", "mesh", "controller", "certs", "hbonePort", "admin", "metrics", "ready", "explicitProxy",
         "upstreams", "pool", "hbone", "tlsEngine", "workerThreads", "connectTimeout", "drainTimeout",
         "reloadInterval", "accessLog");
     List<Upstream> upstreams = f.list("upstreams", (u, i) -> {
@@ -147,7 +165,21 @@ public record AgentConfig(
     if (!admin.getAddress().isLoopbackAddress()) {
       throw new ConfigException(source + ": admin must listen on a loopback address, got '" + f.string("admin") + "'");
     }
-    Path mesh = baseDir.resolve(f.string("mesh"));
+    MeshSource mesh;
+    if (f.has("mesh") && f.has("controller")) {
+      throw new ConfigException(source + ": mesh (a file) and controller (Hazelcast members) exclude each other: keep one");
+    } else if (!f.has("mesh") && !f.has("controller")) {
+      throw new ConfigException(source + ": mesh is required (a file), or controller (Hazelcast members) instead");
+    } else if (f.has("mesh")) {
+      mesh = new MeshFile(baseDir.resolve(f.string("mesh")));
+    } else {
+      Fields c = f.object("controller").only("clusterName", "members");
+      List<String> members = c.strings("members");
+      if (members.isEmpty()) {
+        throw new ConfigException(c.path() + ".members must list at least one controller address (host:port)");
+      }
+      mesh = new Controller(c.string("clusterName", "capstan"), members);
+    }
     Path certs = baseDir.resolve(f.string("certs"));
     return new AgentConfig(
         f.string("node"),

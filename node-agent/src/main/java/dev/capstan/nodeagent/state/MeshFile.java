@@ -1,7 +1,7 @@
 package dev.capstan.nodeagent.state;
 
-import dev.capstan.core.config.Fields;
 import dev.capstan.core.config.ConfigException;
+import dev.capstan.core.config.Fields;
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.Endpoint;

@@ -1,10 +1,10 @@
 package dev.capstan.nodeagent.config;
 
-import dev.capstan.core.config.ConfigException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.argumentSet;
 
+import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.tls.TlsEngine;
 import dev.capstan.nodeagent.config.AgentConfig.AccessLogFormat;
@@ -75,7 +75,7 @@ class AgentConfigTest {
     assertThat(config).isEqualTo(new AgentConfig(
         "node-7",
         "prod.example",
-        Path.of("/etc/capstan/state/mesh.yaml"),
+        new AgentConfig.MeshFile(Path.of("/etc/capstan/state/mesh.yaml")),
         Path.of("/var/run/capstan/certs"),
         15009,
         new InetSocketAddress("::1", 15100),
@@ -102,7 +102,7 @@ class AgentConfigTest {
     assertThat(config).isEqualTo(new AgentConfig(
         "node-1",
         "cluster.local",
-        Path.of("/etc/capstan/mesh.yaml"),
+        new AgentConfig.MeshFile(Path.of("/etc/capstan/mesh.yaml")),
         Path.of("/etc/capstan/certs"),
         15008,
         new InetSocketAddress("127.0.0.1", 15000),
@@ -128,7 +128,7 @@ class AgentConfigTest {
         certs: /srv/certs
         """, SOURCE, Path.of("/opt/capstan/conf"));
 
-    assertThat(config.meshFile()).isEqualTo(Path.of("/opt/capstan/conf/../shared/mesh.yaml"));
+    assertThat(config.mesh()).isEqualTo(new AgentConfig.MeshFile(Path.of("/opt/capstan/conf/../shared/mesh.yaml")));
     assertThat(config.certDir()).isEqualTo(Path.of("/srv/certs"));
   }
 
@@ -152,6 +152,32 @@ class AgentConfigTest {
     HboneSettings defaults = HboneSettings.defaults();
     assertThat(config.hbone()).isEqualTo(new HboneSettings(
         defaults.streamWindow(), defaults.connectionWindow(), defaults.maxFrameSize(), 10, defaults.handshakeTimeout()));
+  }
+
+  @Test
+  void controller_section_reads_the_mesh_from_hazelcast() {
+    AgentConfig config = AgentConfig.parse("""
+        node: node-1
+        controller:
+          clusterName: prod
+          members: [10.0.0.2:5701, 10.0.0.3:5701]
+        certs: /srv/certs
+        """, SOURCE, Path.of("/opt/capstan/conf"));
+
+    assertThat(config.mesh()).isEqualTo(new AgentConfig.Controller("prod", List.of("10.0.0.2:5701", "10.0.0.3:5701")));
+  }
+
+  @Test
+  void controller_without_members_is_refused() {
+    assertThatThrownBy(() -> AgentConfig.parse("""
+        node: node-1
+        controller:
+          clusterName: capstan
+        certs: certs
+        """, SOURCE, Path.of("/etc/capstan")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("controller.members")
+        .hasMessageContaining("at least one");
   }
 
   static Stream<Arguments> accessLogs() {
@@ -206,6 +232,8 @@ class AgentConfigTest {
             List.of("agent.yaml: pool.idleTimout", "not a known field")),
         argumentSet("unknown field in an upstream", "upstreams:\n  - listen: 127.0.0.1:9000\n    service: shop/backend\n    port: 80\n    tls: true",
             List.of("agent.yaml: upstreams[0].tls", "not a known field")),
+        argumentSet("controller and mesh file both", "controller:\n  members: [127.0.0.1:5701]",
+            List.of("agent.yaml: mesh", "controller", "exclude each other")),
         argumentSet("duration in words", "connectTimeout: 5 minutes",
             List.of("agent.yaml: connectTimeout", "'5 minutes'")),
         argumentSet("duration without unit", "drainTimeout: 30",

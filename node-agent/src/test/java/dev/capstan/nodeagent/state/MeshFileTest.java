@@ -1,10 +1,10 @@
 package dev.capstan.nodeagent.state;
 
-import dev.capstan.core.config.ConfigException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.argumentSet;
 
+import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.MeshSnapshot;

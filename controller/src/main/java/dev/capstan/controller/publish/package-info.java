@@ -1,0 +1,2 @@
+/** Writes the mesh model into Hazelcast: only changed entries, then the version. */
+package dev.capstan.controller.publish;

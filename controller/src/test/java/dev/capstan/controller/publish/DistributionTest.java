@@ -1,0 +1,124 @@
+package dev.capstan.controller.publish;
+
+import static dev.capstan.controller.testing.Replicas.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.capstan.controller.testing.Meshes;
+import dev.capstan.controller.testing.Replicas;
+import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.Workload;
+import dev.capstan.nodeagent.state.HazelcastMeshView;
+import dev.capstan.nodeagent.state.MeshIndex;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Real embedded Hazelcast members (the controller replicas) and real clients (node agents) in one JVM. */
+class DistributionTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private Replicas replicas;
+
+  @AfterEach
+  void stop() {
+    if (replicas != null) {
+      replicas.close();
+    }
+  }
+
+  @Test
+  void a_published_mesh_reaches_every_agent_with_its_version() throws Exception {
+    replicas = new Replicas(1);
+    Replicas.Replica r = replicas.start(0);
+    List<HazelcastMeshView> agents = List.of(replicas.agent("a"), replicas.agent("b"), replicas.agent("c"));
+    assertThat(agents).noneMatch(HazelcastMeshView::ready);
+
+    replicas.offer(Meshes.mesh("h1", 40, 3));
+
+    for (HazelcastMeshView agent : agents) {
+      MeshIndex index = await(agent, i -> i.snapshot().workloads().size() == 40, WAIT);
+      assertThat(agent.ready()).isTrue();
+      assertThat(index.version()).isEqualTo("1-h1");
+      assertThat(index.snapshot().services()).hasSize(4);
+      assertThat(index.policies("ns-2")).hasSize(1);
+      assertThat(index.workloadByIp(InetAddress.getByName("10.0.0.7"))).map(Workload::name).contains("app-0-7");
+    }
+    assertThat(r.distribution().lastResult().written()).isEqualTo(40 + 4 + 5);
+  }
+
+  @Test
+  void an_update_reaches_every_agent_and_writes_only_what_changed() {
+    replicas = new Replicas(1);
+    Replicas.Replica r = replicas.start(0);
+    List<HazelcastMeshView> agents = List.of(replicas.agent("a"), replicas.agent("b"));
+    List<Workload> ws = new ArrayList<>(Meshes.mesh("h1", 30, 2).workloads());
+    replicas.offer(Meshes.mesh("h1", ws));
+    agents.forEach(a -> await(a, i -> i.version().equals("1-h1"), WAIT));
+
+    Workload old = ws.get(5);
+    ws.set(5, new Workload(old.uid(), old.name(), old.namespace(), old.serviceAccount(), old.ips(), old.node(),
+        Map.of("app", "relabelled"), null));
+    ws.remove(29);
+    replicas.offer(Meshes.mesh("h2", ws));
+
+    for (HazelcastMeshView agent : agents) {
+      MeshIndex index = await(agent, i -> i.version().equals("2-h2") && i.snapshot().workloads().size() == 29, WAIT);
+      assertThat(index.snapshot().workloads()).filteredOn(w -> w.uid().equals(old.uid()))
+          .singleElement().extracting(Workload::labels).isEqualTo(Map.of("app", "relabelled"));
+    }
+    // One workload changed, one removed, and the service that lost its endpoint changed.
+    Publisher.Result result = r.distribution().lastResult();
+    assertThat(result.written()).isEqualTo(2);
+    assertThat(result.removed()).isEqualTo(1);
+  }
+
+  @Test
+  void updates_keep_flowing_after_the_leading_replica_dies() {
+    replicas = new Replicas(2);
+    Replicas.Replica first = replicas.start(0);
+    Replicas.Replica second = replicas.start(1);
+    Replicas.eventually(() -> first.hazelcast().getCluster().getMembers().size() == 2, WAIT, () -> "cluster formed");
+    HazelcastMeshView agent = replicas.agent("a");
+    replicas.offer(Meshes.mesh("h1", 20, 2));
+    await(agent, i -> i.version().equals("1-h1"), WAIT);
+    assertThat(first.leadership().isLeader()).isTrue();
+    assertThat(second.leadership().isLeader()).isFalse();
+
+    first.kill();
+    Replicas.eventually(() -> second.leadership().isLeader(), WAIT, () -> "standby took over");
+    replicas.offer(Meshes.mesh("h2", 25, 2));
+
+    MeshIndex index = await(agent, i -> i.version().equals("2-h2"), WAIT);
+    assertThat(index.snapshot().workloads()).hasSize(25);
+    // The new leader diffed against what the old one left: only the five new workloads and their service.
+    assertThat(second.distribution().lastResult().written()).isEqualTo(5 + 1);
+  }
+
+  @Test
+  void agents_keep_the_last_known_mesh_while_the_controller_is_down_then_catch_up() {
+    replicas = new Replicas(1);
+    Replicas.Replica r = replicas.start(0);
+    HazelcastMeshView agent = replicas.agent("a");
+    replicas.offer(Meshes.mesh("h1", 20, 2));
+    await(agent, i -> i.version().equals("1-h1"), WAIT);
+
+    r.kill();
+    MeshIndex whileDown = agent.current();
+    assertThat(whileDown.version()).isEqualTo("1-h1");
+    assertThat(whileDown.snapshot().workloads()).hasSize(20);
+
+    // The controller comes back with empty maps, then publishes a mesh without workload 0.
+    Replicas.Replica back = replicas.start(0);
+    MeshSnapshot next = Meshes.mesh("h2", Meshes.mesh("x", 22, 2).workloads().subList(1, 22));
+    replicas.offer(next);
+
+    MeshIndex index = await(agent, i -> i.version().equals("1-h2"), WAIT);
+    assertThat(index.snapshot().workloads()).hasSize(21)
+        .noneMatch(w -> w.ips().contains(Meshes.ip(0)));
+    assertThat(back.distribution().leader()).isTrue();
+  }
+}

@@ -1,0 +1,69 @@
+package dev.capstan.core.mesh;
+
+import com.hazelcast.config.CompactSerializationConfig;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.Service;
+import dev.capstan.core.model.Workload;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The Hazelcast maps that carry the mesh, keyed for the lookups of the data path.
+ *
+ * <ul>
+ *   <li>{@value #WORKLOADS}: workload IP (textual) → {@link Workload}; one entry per IP.
+ *   <li>{@value #SERVICES}: {@code namespace/name} → {@link Service}; the agent indexes its
+ *       VIP:port pairs in memory (see docs/decisions.md).
+ *   <li>{@value #POLICIES}: namespace → {@link NamespacePolicies}.
+ *   <li>{@value #META}: {@value #VERSION_KEY} → {@link MeshVersion}, written after the entries.
+ * </ul>
+ */
+public final class MeshMaps {
+
+  public static final String WORKLOADS = "capstan.workloads";
+  public static final String SERVICES = "capstan.services";
+  public static final String POLICIES = "capstan.policies";
+  public static final String META = "capstan.meta";
+  public static final String VERSION_KEY = "version";
+
+  private MeshMaps() {}
+
+  /** Registers the model's Compact serializers (members and clients alike). */
+  public static void register(CompactSerializationConfig config) {
+    config.addSerializer(new MeshSerializers.WorkloadSerializer());
+    config.addSerializer(new MeshSerializers.ServiceSerializer());
+    config.addSerializer(new MeshSerializers.PolicySerializer());
+    config.addSerializer(new MeshSerializers.RuleSerializer());
+    config.addSerializer(new MeshSerializers.NamespacePoliciesSerializer());
+    config.addSerializer(new MeshSerializers.VersionSerializer());
+  }
+
+  /** The desired content of the three model maps for a snapshot. */
+  public record Entries(
+      Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies) {
+
+    public static Entries of(MeshSnapshot snapshot) {
+      Map<String, Workload> workloads = new TreeMap<>();
+      for (Workload w : snapshot.workloads()) {
+        for (String ip : w.ips()) {
+          workloads.put(ip, w);
+        }
+      }
+      Map<String, Service> services = new TreeMap<>();
+      for (Service s : snapshot.services()) {
+        services.put(s.key(), s);
+      }
+      Map<String, java.util.List<AuthorizationPolicy>> byNamespace = new TreeMap<>();
+      for (AuthorizationPolicy p : snapshot.policies()) {
+        byNamespace.computeIfAbsent(p.namespace(), k -> new java.util.ArrayList<>()).add(p);
+      }
+      Map<String, NamespacePolicies> policies = new TreeMap<>();
+      byNamespace.forEach((ns, list) -> {
+        list.sort(java.util.Comparator.comparing(AuthorizationPolicy::name));
+        policies.put(ns, new NamespacePolicies(ns, list));
+      });
+      return new Entries(Map.copyOf(workloads), Map.copyOf(services), Map.copyOf(policies));
+    }
+  }
+}

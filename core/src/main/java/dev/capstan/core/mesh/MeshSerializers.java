@@ -1,0 +1,228 @@
+package dev.capstan.core.mesh;
+
+import com.hazelcast.nio.serialization.compact.CompactReader;
+import com.hazelcast.nio.serialization.compact.CompactSerializer;
+import com.hazelcast.nio.serialization.compact.CompactWriter;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.Endpoint;
+import dev.capstan.core.model.PolicyAction;
+import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.Service;
+import dev.capstan.core.model.ServicePort;
+import dev.capstan.core.model.Workload;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Compact serializers of the model records, written by hand: no reflection, maps as two parallel
+ * arrays, lists of records as parallel primitive arrays where that is smaller.
+ */
+final class MeshSerializers {
+
+  private MeshSerializers() {}
+
+  static final class WorkloadSerializer implements CompactSerializer<Workload> {
+    @Override
+    public Workload read(CompactReader in) {
+      return new Workload(in.readString("uid"), in.readString("name"), in.readString("namespace"),
+          in.readString("serviceAccount"), list(in.readArrayOfString("ips")), in.readString("node"),
+          map(in.readArrayOfString("labelKeys"), in.readArrayOfString("labelValues")), in.readString("waypoint"));
+    }
+
+    @Override
+    public void write(CompactWriter out, Workload w) {
+      out.writeString("uid", w.uid());
+      out.writeString("name", w.name());
+      out.writeString("namespace", w.namespace());
+      out.writeString("serviceAccount", w.serviceAccount());
+      out.writeArrayOfString("ips", w.ips().toArray(new String[0]));
+      out.writeString("node", w.node());
+      out.writeArrayOfString("labelKeys", w.labels().keySet().toArray(new String[0]));
+      out.writeArrayOfString("labelValues", w.labels().values().toArray(new String[0]));
+      out.writeString("waypoint", w.waypoint());
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.Workload";
+    }
+
+    @Override
+    public Class<Workload> getCompactClass() {
+      return Workload.class;
+    }
+  }
+
+  static final class ServiceSerializer implements CompactSerializer<Service> {
+    @Override
+    public Service read(CompactReader in) {
+      String[] portNames = in.readArrayOfString("portNames");
+      int[] ports = in.readArrayOfInt32("ports");
+      int[] targetPorts = in.readArrayOfInt32("targetPorts");
+      List<ServicePort> servicePorts = new ArrayList<>(ports.length);
+      for (int i = 0; i < ports.length; i++) {
+        servicePorts.add(new ServicePort(portNames[i], ports[i], targetPorts[i]));
+      }
+      String[] uids = in.readArrayOfString("endpointUids");
+      boolean[] healthy = in.readArrayOfBoolean("endpointHealthy");
+      List<Endpoint> endpoints = new ArrayList<>(uids.length);
+      for (int i = 0; i < uids.length; i++) {
+        endpoints.add(new Endpoint(uids[i], healthy[i]));
+      }
+      return new Service(in.readString("namespace"), in.readString("name"), list(in.readArrayOfString("vips")),
+          servicePorts, endpoints);
+    }
+
+    @Override
+    public void write(CompactWriter out, Service s) {
+      out.writeString("namespace", s.namespace());
+      out.writeString("name", s.name());
+      out.writeArrayOfString("vips", s.vips().toArray(new String[0]));
+      out.writeArrayOfString("portNames", s.ports().stream().map(ServicePort::name).toArray(String[]::new));
+      out.writeArrayOfInt32("ports", s.ports().stream().mapToInt(ServicePort::port).toArray());
+      out.writeArrayOfInt32("targetPorts", s.ports().stream().mapToInt(ServicePort::targetPort).toArray());
+      out.writeArrayOfString("endpointUids", s.endpoints().stream().map(Endpoint::workloadUid).toArray(String[]::new));
+      boolean[] healthy = new boolean[s.endpoints().size()];
+      for (int i = 0; i < healthy.length; i++) {
+        healthy[i] = s.endpoints().get(i).healthy();
+      }
+      out.writeArrayOfBoolean("endpointHealthy", healthy);
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.Service";
+    }
+
+    @Override
+    public Class<Service> getCompactClass() {
+      return Service.class;
+    }
+  }
+
+  static final class RuleSerializer implements CompactSerializer<PolicyRule> {
+    @Override
+    public PolicyRule read(CompactReader in) {
+      return new PolicyRule(list(in.readArrayOfString("principals")), list(in.readArrayOfString("namespaces")),
+          Arrays.stream(in.readArrayOfInt32("ports")).boxed().toList());
+    }
+
+    @Override
+    public void write(CompactWriter out, PolicyRule r) {
+      out.writeArrayOfString("principals", r.principals().toArray(new String[0]));
+      out.writeArrayOfString("namespaces", r.namespaces().toArray(new String[0]));
+      out.writeArrayOfInt32("ports", r.ports().stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.PolicyRule";
+    }
+
+    @Override
+    public Class<PolicyRule> getCompactClass() {
+      return PolicyRule.class;
+    }
+  }
+
+  static final class PolicySerializer implements CompactSerializer<AuthorizationPolicy> {
+    @Override
+    public AuthorizationPolicy read(CompactReader in) {
+      return new AuthorizationPolicy(in.readString("namespace"), in.readString("name"),
+          map(in.readArrayOfString("selectorKeys"), in.readArrayOfString("selectorValues")),
+          PolicyAction.valueOf(in.readString("action")),
+          Arrays.asList(in.readArrayOfCompact("rules", PolicyRule.class)));
+    }
+
+    @Override
+    public void write(CompactWriter out, AuthorizationPolicy p) {
+      out.writeString("namespace", p.namespace());
+      out.writeString("name", p.name());
+      out.writeArrayOfString("selectorKeys", p.selector().keySet().toArray(new String[0]));
+      out.writeArrayOfString("selectorValues", p.selector().values().toArray(new String[0]));
+      out.writeString("action", p.action().name());
+      out.writeArrayOfCompact("rules", p.rules().toArray(new PolicyRule[0]));
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.AuthorizationPolicy";
+    }
+
+    @Override
+    public Class<AuthorizationPolicy> getCompactClass() {
+      return AuthorizationPolicy.class;
+    }
+  }
+
+  static final class NamespacePoliciesSerializer implements CompactSerializer<NamespacePolicies> {
+    @Override
+    public NamespacePolicies read(CompactReader in) {
+      return new NamespacePolicies(in.readString("namespace"),
+          Arrays.asList(in.readArrayOfCompact("policies", AuthorizationPolicy.class)));
+    }
+
+    @Override
+    public void write(CompactWriter out, NamespacePolicies p) {
+      out.writeString("namespace", p.namespace());
+      out.writeArrayOfCompact("policies", p.policies().toArray(new AuthorizationPolicy[0]));
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.NamespacePolicies";
+    }
+
+    @Override
+    public Class<NamespacePolicies> getCompactClass() {
+      return NamespacePolicies.class;
+    }
+  }
+
+  static final class VersionSerializer implements CompactSerializer<MeshVersion> {
+    @Override
+    public MeshVersion read(CompactReader in) {
+      return new MeshVersion(in.readInt64("sequence"), in.readString("hash"), in.readInt64("publishedAtMillis"),
+          in.readString("publisher"), new MeshVersion.Counts(
+              in.readInt32("workloadEntries"), in.readInt32("serviceEntries"), in.readInt32("policyEntries")));
+    }
+
+    @Override
+    public void write(CompactWriter out, MeshVersion v) {
+      out.writeInt64("sequence", v.sequence());
+      out.writeString("hash", v.hash());
+      out.writeInt64("publishedAtMillis", v.publishedAtMillis());
+      out.writeString("publisher", v.publisher());
+      out.writeInt32("workloadEntries", v.entries().workloads());
+      out.writeInt32("serviceEntries", v.entries().services());
+      out.writeInt32("policyEntries", v.entries().policies());
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.MeshVersion";
+    }
+
+    @Override
+    public Class<MeshVersion> getCompactClass() {
+      return MeshVersion.class;
+    }
+  }
+
+  private static List<String> list(String[] values) {
+    return values == null ? List.of() : Arrays.asList(values);
+  }
+
+  private static Map<String, String> map(String[] keys, String[] values) {
+    Map<String, String> map = new LinkedHashMap<>();
+    if (keys != null) {
+      for (int i = 0; i < keys.length; i++) {
+        map.put(keys[i], values[i]);
+      }
+    }
+    return map;
+  }
+}

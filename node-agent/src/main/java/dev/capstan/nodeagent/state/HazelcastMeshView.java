@@ -1,0 +1,288 @@
+package dev.capstan.nodeagent.state;
+
+import com.hazelcast.client.HazelcastClient;
+import com.hazelcast.client.config.ClientConfig;
+import com.hazelcast.client.config.ClientConnectionStrategyConfig;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.core.LifecycleEvent;
+import com.hazelcast.map.IMap;
+import com.hazelcast.map.listener.EntryAddedListener;
+import com.hazelcast.map.listener.EntryRemovedListener;
+import com.hazelcast.map.listener.EntryUpdatedListener;
+import dev.capstan.core.mesh.MeshMaps;
+import dev.capstan.core.mesh.MeshVersion;
+import dev.capstan.core.mesh.NamespacePolicies;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.Service;
+import dev.capstan.core.model.Workload;
+import dev.capstan.nodeagent.config.AgentConfig;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The mesh as the controller publishes it in Hazelcast, through one client per node agent.
+ *
+ * <p>Every change arrives as a map event and is applied on one background thread ("capstan-mesh");
+ * events that arrive together are applied together and then one new {@link MeshIndex} is built.
+ * On (re)connect the view re-reads the maps whole, but only once the controller has published a
+ * version: a controller that restarts with empty maps does not wipe the agent's config, which
+ * stays last-known-good while no member is reachable. {@link #ready()} turns true after the first
+ * full load.
+ *
+ * <p>Hazelcast delivers events at most once (a listener registering on a member that is just
+ * joining, or a full event queue, can lose one), so a periodic check compares the published
+ * version and entry counts with the view's and re-reads the maps when they still differ on two
+ * checks in a row.
+ */
+public final class HazelcastMeshView implements MeshView {
+
+  private static final Logger LOG = LoggerFactory.getLogger(HazelcastMeshView.class);
+
+  private volatile HazelcastInstance client;
+  private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "capstan-mesh");
+    t.setDaemon(true);
+    return t;
+  });
+  private final java.util.concurrent.ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "capstan-mesh-check");
+    t.setDaemon(true);
+    return t;
+  });
+  private final List<Consumer<MeshIndex>> listeners = new CopyOnWriteArrayList<>();
+  private final CountDownLatch firstLoad = new CountDownLatch(1);
+  /** Hazelcast may report the connection before its constructor has returned the client. */
+  private final CountDownLatch created = new CountDownLatch(1);
+  private Interner interner = new Interner();
+  // Owned by the mesh thread.
+  private final Map<String, Workload> workloads = new HashMap<>();
+  private final Map<String, Service> services = new HashMap<>();
+  private final Map<String, NamespacePolicies> policies = new HashMap<>();
+  private MeshVersion version;
+  private boolean rebuildQueued;
+  private boolean listening;
+  private boolean awaitingFullLoad = true;
+  private boolean differedLastCheck;
+  private volatile MeshIndex current = new MeshIndex(new MeshSnapshot("none", List.of(), List.of(), List.of()));
+
+  /** Starts connecting in the background; the view is empty and not ready until the first load. */
+  public HazelcastMeshView(AgentConfig.Controller settings, String instanceName, java.time.Duration checkEvery) {
+    ClientConfig config = new ClientConfig();
+    config.setInstanceName(instanceName);
+    config.setClusterName(settings.clusterName());
+    config.setProperty("hazelcast.logging.type", "slf4j");
+    config.setProperty("hazelcast.client.shutdownhook.enabled", "false");
+    config.getNetworkConfig().setAddresses(new ArrayList<>(settings.members()));
+    config.getConnectionStrategyConfig()
+        .setAsyncStart(true)
+        .setReconnectMode(ClientConnectionStrategyConfig.ReconnectMode.ASYNC);
+    config.getConnectionStrategyConfig().getConnectionRetryConfig()
+        .setClusterConnectTimeoutMillis(-1)
+        .setInitialBackoffMillis(100)
+        .setMaxBackoffMillis(2_000);
+    MeshMaps.register(config.getSerializationConfig().getCompactSerializationConfig());
+    config.addListenerConfig(new com.hazelcast.config.ListenerConfig(
+        (com.hazelcast.core.LifecycleListener) this::lifecycle));
+    this.client = HazelcastClient.newHazelcastClient(config);
+    created.countDown();
+    checker.scheduleWithFixedDelay(() -> thread.execute(this::check),
+        checkEvery.toMillis(), checkEvery.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public MeshIndex current() {
+    return current;
+  }
+
+  @Override
+  public void onChange(Consumer<MeshIndex> listener) {
+    listeners.add(listener);
+  }
+
+  /** Whether the first full load from the controller is done. */
+  @Override
+  public boolean ready() {
+    return firstLoad.getCount() == 0;
+  }
+
+  /** Waits for the first full load. */
+  public boolean awaitReady(long timeout, TimeUnit unit) throws InterruptedException {
+    return firstLoad.await(timeout, unit);
+  }
+
+  /** The version in force, or {@code null} before the first load. */
+  public MeshVersion version() {
+    return version;
+  }
+
+  private void lifecycle(LifecycleEvent event) {
+    switch (event.getState()) {
+      case CLIENT_CONNECTED, CLIENT_CHANGED_CLUSTER -> {
+        LOG.info("connected to the controller ({}): re-reading the mesh", event.getState());
+        thread.execute(this::connected);
+      }
+      case CLIENT_DISCONNECTED -> LOG.warn(
+          "lost the controller: serving the last known mesh version {} until it is back", current.version());
+      default -> { }
+    }
+  }
+
+  /** On the mesh thread: listen (once; the client re-registers after reconnects), then load. */
+  private void connected() {
+    try {
+      if (!created.await(30, TimeUnit.SECONDS)) {
+        return;
+      }
+      if (!listening) {
+        listen(client.getMap(MeshMaps.WORKLOADS), workloads);
+        listen(client.getMap(MeshMaps.SERVICES), services);
+        listen(client.getMap(MeshMaps.POLICIES), policies);
+        IMap<String, MeshVersion> meta = client.getMap(MeshMaps.META);
+        meta.addEntryListener((EntryAddedListener<String, MeshVersion>) e -> thread.execute(() -> versioned(e.getValue())), true);
+        meta.addEntryListener((EntryUpdatedListener<String, MeshVersion>) e -> thread.execute(() -> versioned(e.getValue())), true);
+        listening = true;
+      }
+      awaitingFullLoad = true;
+      MeshVersion published = client.<String, MeshVersion>getMap(MeshMaps.META).get(MeshMaps.VERSION_KEY);
+      if (published != null) {
+        fullLoad(published);
+      } else {
+        LOG.info("the controller has published no mesh yet: keeping version {}", current.version());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      // Offline again before we got through: the next CLIENT_CONNECTED retries.
+      LOG.warn("reading the mesh from the controller failed, will retry on reconnect: {}", e.toString());
+    }
+  }
+
+  private <V> void listen(IMap<String, V> map, Map<String, V> state) {
+    map.addEntryListener((EntryAddedListener<String, V>) e -> applyLater(state, e.getKey(), e.getValue()), true);
+    map.addEntryListener((EntryUpdatedListener<String, V>) e -> applyLater(state, e.getKey(), e.getValue()), true);
+    map.addEntryListener((EntryRemovedListener<String, V>) e -> thread.execute(() -> {
+      state.remove(e.getKey());
+      queueRebuild();
+    }), true);
+  }
+
+  private <V> void applyLater(Map<String, V> state, String key, V value) {
+    thread.execute(() -> {
+      state.put(key, intern(value));
+      queueRebuild();
+    });
+  }
+
+  /** Workloads are stored with shared strings and label maps: the bulk of the view's memory. */
+  @SuppressWarnings("unchecked")
+  private <V> V intern(V value) {
+    return value instanceof Workload w ? (V) interner.workload(w) : value;
+  }
+
+  private void versioned(MeshVersion v) {
+    if (awaitingFullLoad) {
+      fullLoad(v);
+      return;
+    }
+    version = v;
+    queueRebuild();
+  }
+
+  /** Replaces the state with the maps' content. Events queued behind this task are newer. */
+  private void fullLoad(MeshVersion published) {
+    interner = new Interner();
+    Map<String, Workload> w = new HashMap<>();
+    this.<Workload>copy(client.getMap(MeshMaps.WORKLOADS)).forEach((ip, workload) -> w.put(ip, interner.workload(workload)));
+    Map<String, Service> s = copy(client.getMap(MeshMaps.SERVICES));
+    Map<String, NamespacePolicies> p = copy(client.getMap(MeshMaps.POLICIES));
+    workloads.clear();
+    workloads.putAll(w);
+    services.clear();
+    services.putAll(s);
+    policies.clear();
+    policies.putAll(p);
+    version = published;
+    awaitingFullLoad = false;
+    rebuild();
+    LOG.info("mesh version {} loaded from the controller: {} workload IPs, {} services, {} policy namespaces",
+        published.label(), w.size(), s.size(), p.size());
+    firstLoad.countDown();
+  }
+
+  /** On the mesh thread: the anti-entropy check against the published version. */
+  private void check() {
+    if (!listening || !client.getLifecycleService().isRunning()) {
+      return;
+    }
+    try {
+      MeshVersion published = client.<String, MeshVersion>getMap(MeshMaps.META).get(MeshMaps.VERSION_KEY);
+      boolean differs = published != null && (version == null || !published.equals(version)
+          || published.entries().workloads() != workloads.size()
+          || published.entries().services() != services.size()
+          || published.entries().policies() != policies.size());
+      if (differs && (differedLastCheck || version == null)) {
+        LOG.warn("mesh view {} differs from the published {} ({} workload IPs, {} services, {} policy namespaces held):"
+            + " an event was missed, re-reading the maps", version == null ? "none" : version.label(), published,
+            workloads.size(), services.size(), policies.size());
+        fullLoad(published);
+        differs = false;
+      }
+      differedLastCheck = differs;
+    } catch (RuntimeException e) {
+      LOG.debug("mesh check skipped: {}", e.toString());
+    }
+  }
+
+  private <V> Map<String, V> copy(IMap<String, V> map) {
+    Map<String, V> copy = new HashMap<>();
+    map.entrySet().forEach(e -> copy.put(e.getKey(), e.getValue()));
+    return copy;
+  }
+
+  private void queueRebuild() {
+    if (!rebuildQueued) {
+      rebuildQueued = true;
+      thread.execute(this::rebuild);
+    }
+  }
+
+  private void rebuild() {
+    rebuildQueued = false;
+    if (version == null) {
+      return;
+    }
+    Map<String, Workload> byUid = new LinkedHashMap<>();
+    workloads.values().forEach(w -> byUid.putIfAbsent(w.uid(), w));
+    List<AuthorizationPolicy> all = new ArrayList<>();
+    policies.values().forEach(np -> all.addAll(np.policies()));
+    MeshIndex next = new MeshIndex(new MeshSnapshot(version.label(), List.copyOf(byUid.values()),
+        List.copyOf(services.values()), all));
+    current = next;
+    listeners.forEach(l -> {
+      try {
+        l.accept(next);
+      } catch (RuntimeException e) {
+        LOG.error("mesh change listener failed: {}", e.toString(), e);
+      }
+    });
+  }
+
+  @Override
+  public void close() {
+    checker.shutdownNow();
+    thread.shutdownNow();
+    client.shutdown();
+  }
+}
