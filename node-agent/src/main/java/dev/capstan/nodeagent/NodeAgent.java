@@ -1,5 +1,6 @@
 package dev.capstan.nodeagent;
 
+import dev.capstan.core.admin.AdminServers;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.io.Hold;
@@ -7,7 +8,6 @@ import dev.capstan.core.io.Transport;
 import dev.capstan.core.tls.MeshTls;
 import dev.capstan.core.tls.SpiffeTrustManager;
 import dev.capstan.core.tls.TrustBundle;
-import dev.capstan.nodeagent.admin.AdminServers;
 import dev.capstan.nodeagent.config.AgentConfig;
 import dev.capstan.nodeagent.drain.Drain;
 import dev.capstan.nodeagent.identity.Identities;
@@ -167,7 +167,8 @@ public final class NodeAgent implements AutoCloseable {
     b.metrics.gauge("capstan_proxied_connections_active", "proxied connections open", b.drain::activeConnections);
     b.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
     NodeAgent[] self = new NodeAgent[1];
-    b.admin = AdminServers.start(b.vertx, config, b.metrics,
+    b.admin = AdminServers.start(b.vertx, new AdminServers.Addresses(config.admin(), config.metrics(), config.ready()),
+        b.metrics::scrape,
         () -> self[0].configDump(), () -> self[0] != null && self[0].ready && self[0].mesh.ready() && !self[0].drain.draining());
     NodeAgent agent = new NodeAgent(b);
     self[0] = agent;

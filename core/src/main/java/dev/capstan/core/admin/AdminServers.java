@@ -1,10 +1,8 @@
-package dev.capstan.nodeagent.admin;
+package dev.capstan.core.admin;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.capstan.nodeagent.config.AgentConfig;
-import dev.capstan.nodeagent.metrics.ProxyMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -33,9 +31,18 @@ public final class AdminServers {
     this.servers = servers;
   }
 
+  /**
+   * Where the three servers listen.
+   *
+   * @param admin config dump, loopback only
+   * @param metrics Prometheus scrape
+   * @param ready readiness probe
+   */
+  public record Addresses(InetSocketAddress admin, InetSocketAddress metrics, InetSocketAddress ready) {}
+
   /** Starts the three servers; fails if one cannot bind. */
   public static AdminServers start(
-      Vertx vertx, AgentConfig config, ProxyMetrics metrics, Supplier<Object> configDump, BooleanSupplier ready)
+      Vertx vertx, Addresses addresses, Supplier<String> scrapeMetrics, Supplier<Object> configDump, BooleanSupplier ready)
       throws Exception {
     Router admin = Router.router(vertx);
     admin.get("/config_dump").handler(ctx -> {
@@ -47,15 +54,15 @@ public final class AdminServers {
     });
     Router scrape = Router.router(vertx);
     scrape.get("/metrics").handler(ctx ->
-        ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
+        ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(scrapeMetrics.get()));
     Router health = Router.router(vertx);
     health.get("/healthz/ready").handler(ctx -> {
       boolean ok = ready.getAsBoolean();
       ctx.response().setStatusCode(ok ? 200 : 503).end(ok ? "ready\n" : "not ready\n");
     });
-    HttpServer a = listen(vertx, admin, config.admin());
-    HttpServer m = listen(vertx, scrape, config.metrics());
-    HttpServer h = listen(vertx, health, config.ready());
+    HttpServer a = listen(vertx, admin, addresses.admin());
+    HttpServer m = listen(vertx, scrape, addresses.metrics());
+    HttpServer h = listen(vertx, health, addresses.ready());
     return new AdminServers(List.of(a, m, h));
   }
 
