@@ -91,9 +91,12 @@ public final class NodeAgent implements AutoCloseable {
     Builder b = new Builder();
     b.config = config;
     b.metrics = new ProxyMetrics();
-    TrustBundle bundle = Identities.readBundle(config.certDir());
+    TrustBundle bundle = Identities.readRoot(config.certs().root());
     b.tls = new MeshTls(new SpiffeTrustManager(config.trustDomain(), bundle, Clock.systemUTC()), config.tlsEngine());
-    b.identities = new Identities(config.certDir(), bundle, b.tls, b.metrics.reloadErrors("certificates")::increment);
+    Runnable certificateError = b.metrics.reloadErrors("certificates")::increment;
+    b.identities = config.certs() instanceof AgentConfig.CertFiles files
+        ? new Identities(files.dir(), bundle, b.tls, certificateError)
+        : Identities.fromCa(config.certs().root(), bundle, b.tls, certificateError);
     if (config.mesh() instanceof AgentConfig.MeshFile file) {
       FileMeshView view = new FileMeshView(file.path(), b.metrics.reloadErrors("mesh")::increment);
       b.mesh = view;

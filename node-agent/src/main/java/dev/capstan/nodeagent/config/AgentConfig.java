@@ -4,6 +4,7 @@ import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.config.Fields;
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneSettings;
+import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.tls.TlsEngine;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -18,7 +19,7 @@ import java.util.Optional;
  * @param node name of the node this agent serves; only workloads of this node may send through it
  * @param trustDomain SPIFFE trust domain of the mesh
  * @param mesh where the mesh view comes from: a file, or the controller through Hazelcast
- * @param certDir certificates: {@code root-cert.pem} and {@code <ns>/<sa>/cert-chain.pem, key.pem}
+ * @param certs where workload certificates come from: a directory, or the controller's CA
  * @param hbonePort the HBONE port on every workload IP
  * @param admin admin listener (config dump), loopback only
  * @param metrics Prometheus listener
@@ -38,7 +39,7 @@ public record AgentConfig(
     String node,
     String trustDomain,
     MeshSource mesh,
-    Path certDir,
+    CertSource certs,
     int hbonePort,
     InetSocketAddress admin,
     InetSocketAddress metrics,
@@ -72,6 +73,31 @@ public record AgentConfig(
     }
   }
 
+  /** Where workload certificates come from: exactly one of a directory ({@code certs}) or the CA. */
+  public sealed interface CertSource permits CertFiles, CertAuthority {
+    /** The file holding the mesh's root certificate(s). */
+    Path root();
+  }
+
+  /** {@code root-cert.pem} and {@code <ns>/<sa>/cert-chain.pem, key.pem} in a directory, re-read on change. */
+  public record CertFiles(Path dir) implements CertSource {
+    @Override
+    public Path root() {
+      return dir.resolve("root-cert.pem");
+    }
+  }
+
+  /**
+   * The controller's CA: keys made here, certificates requested for local workloads' identities.
+   *
+   * @param host CA host
+   * @param port CA port (15012)
+   * @param root the mesh root that signed the CA's serving certificate and every leaf
+   * @param token the file with this node's credential (bootstrap token or service-account token), re-read per request
+   * @param identity the SPIFFE ID the CA's serving certificate must carry
+   */
+  public record CertAuthority(String host, int port, Path root, Path token, SpiffeId identity) implements CertSource {}
+
   /** Access log line format. */
   public enum AccessLogFormat {
     OFF,
@@ -103,7 +129,7 @@ public record AgentConfig(
   /** Parses the agent's YAML configuration; relative paths are resolved against {@code baseDir}. */
   public static AgentConfig parse(String yaml, String source, Path baseDir) {
     Fields f = Fields.parse(yaml, source).only(
-        "node", "trustDomain", "mesh", "controller", "certs", "hbonePort", "admin", "metrics", "ready", "explicitProxy",
+        "node", "trustDomain", "mesh", "controller", "certs", "ca", "hbonePort", "admin", "metrics", "ready", "explicitProxy",
         "upstreams", "pool", "hbone", "tlsEngine", "workerThreads", "connectTimeout", "drainTimeout",
         "reloadInterval", "accessLog");
     List<Upstream> upstreams = f.list("upstreams", (u, i) -> {
@@ -156,7 +182,7 @@ public record AgentConfig(
     }
     String trustDomain = f.string("trustDomain", "cluster.local");
     try {
-      dev.capstan.core.identity.SpiffeId.of(trustDomain, "ns", "sa");
+      SpiffeId.of(trustDomain, "ns", "sa");
     } catch (IllegalArgumentException e) {
       throw new ConfigException(source + ": trustDomain: " + e.getMessage());
     }
@@ -180,7 +206,38 @@ public record AgentConfig(
       }
       mesh = new Controller(c.string("clusterName", "capstan"), members);
     }
-    Path certs = baseDir.resolve(f.string("certs"));
+    CertSource certs;
+    if (f.has("certs") && f.has("ca")) {
+      throw new ConfigException(source + ": certs (a directory) and ca (the controller's CA) exclude each other: keep one");
+    } else if (f.has("ca")) {
+      Fields c = f.object("ca").only("address", "root", "token", "identity");
+      if (!c.has("address")) {
+        throw new ConfigException(c.path() + ".address is required (host:port of the CA)");
+      }
+      String hostPort = c.string("address");
+      int colon = hostPort.lastIndexOf(':');
+      int port;
+      try {
+        port = colon > 0 ? Integer.parseInt(hostPort.substring(colon + 1)) : -1;
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+      if (port < 1 || port > 65535) {
+        throw new ConfigException(c.path() + ".address must be <host>:<port>, got '" + hostPort + "'");
+      }
+      String host = hostPort.substring(0, colon).replace("[", "").replace("]", "");
+      SpiffeId identity;
+      String named = c.string("identity", "spiffe://" + trustDomain + "/ns/capstan-system/sa/capstan-controller");
+      try {
+        identity = SpiffeId.parse(named);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(c.path() + ".identity: " + e.getMessage());
+      }
+      certs = new CertAuthority(host, port, baseDir.resolve(c.string("root")),
+          baseDir.resolve(c.string("token")), identity);
+    } else {
+      certs = new CertFiles(baseDir.resolve(f.string("certs")));
+    }
     return new AgentConfig(
         f.string("node"),
         trustDomain,

@@ -22,12 +22,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The certificates of the identities of this node's workloads, from a directory laid out as
- * {@code root-cert.pem} and {@code <namespace>/<service-account>/cert-chain.pem} + {@code key.pem}.
+ * The certificates of the identities of this node's workloads, with their SSL contexts built.
  *
- * <p>{@link #refresh} runs off the data path (start-up, config changes, a periodic tick): it loads
- * new and changed files, builds the SSL contexts and drops identities no longer wanted. The data
- * path only reads the map.
+ * <p>They come either from the controller's CA ({@link #install}/{@link #remove}, called by the
+ * certificate manager) or from a directory laid out as {@code root-cert.pem} and {@code
+ * <namespace>/<service-account>/cert-chain.pem} + {@code key.pem}. Either way the work runs off the
+ * data path (start-up, config changes, a periodic tick); the data path only reads the map. The
+ * trust bundle's file is re-read on every {@link #refresh} when it changed.
  */
 public final class Identities {
 
@@ -37,7 +38,8 @@ public final class Identities {
   /** An identity ready for use: its key and both SSL contexts. */
   public record Entry(CertifiedKey key, SslContext server, SslContext client, String fingerprint) {}
 
-  private final Path dir;
+  private final Optional<Path> dir;
+  private final Path rootFile;
   private final TrustBundle bundle;
   private final MeshTls tls;
   private final Map<SpiffeId, Entry> entries = new ConcurrentHashMap<>();
@@ -45,8 +47,19 @@ public final class Identities {
   private String rootFingerprint;
   private FileStamp rootStamp;
 
+  /** Certificates from files in {@code dir}, the root in {@code dir/root-cert.pem}. */
   public Identities(Path dir, TrustBundle bundle, MeshTls tls, Runnable onLoadError) {
+    this(Optional.of(dir), dir.resolve(ROOT), bundle, tls, onLoadError);
+  }
+
+  /** Certificates installed by the CA client; the root from {@code rootFile}. */
+  public static Identities fromCa(Path rootFile, TrustBundle bundle, MeshTls tls, Runnable onLoadError) {
+    return new Identities(Optional.empty(), rootFile, bundle, tls, onLoadError);
+  }
+
+  private Identities(Optional<Path> dir, Path rootFile, TrustBundle bundle, MeshTls tls, Runnable onLoadError) {
     this.dir = dir;
+    this.rootFile = rootFile;
     this.bundle = bundle;
     this.tls = tls;
     this.onLoadError = onLoadError;
@@ -54,7 +67,33 @@ public final class Identities {
 
   /** Reads the trust bundle of a certificate directory (fails start-up when missing). */
   public static TrustBundle readBundle(Path dir) throws IOException, GeneralSecurityException {
-    return new TrustBundle(Pem.certificates(Files.readString(dir.resolve(ROOT), StandardCharsets.US_ASCII)));
+    return readRoot(dir.resolve(ROOT));
+  }
+
+  /** Reads a trust bundle file (fails start-up when missing). */
+  public static TrustBundle readRoot(Path rootFile) throws IOException, GeneralSecurityException {
+    return new TrustBundle(Pem.certificates(Files.readString(rootFile, StandardCharsets.US_ASCII)));
+  }
+
+  /**
+   * Installs a certificate the CA issued (it was checked against the root and the identity by
+   * the CA client) and builds its contexts.
+   */
+  public void install(CertifiedKey key) {
+    try {
+      entries.put(key.identity(), new Entry(key, tls.server(key), tls.client(key), key.notAfter().toString()));
+      LOG.info("certificate for {} installed, expires {}", key.identity(), key.notAfter());
+    } catch (javax.net.ssl.SSLException | RuntimeException e) {
+      LOG.error("certificate for {} from the CA cannot be used: {}", key.identity(), e.getMessage());
+      onLoadError.run();
+    }
+  }
+
+  /** Forgets an identity (its last workload left, or its certificate expired). */
+  public void remove(SpiffeId id) {
+    if (entries.remove(id) != null) {
+      LOG.info("certificate for {} removed", id);
+    }
   }
 
   /** The identity's certificate and contexts, if loaded. */
@@ -69,9 +108,12 @@ public final class Identities {
   /** Loads or reloads the wanted identities and forgets the others. Not for the data path. */
   public synchronized void refresh(Set<SpiffeId> wanted) {
     refreshBundle();
+    if (dir.isEmpty()) {
+      return;
+    }
     entries.keySet().retainAll(wanted);
     for (SpiffeId id : wanted) {
-      Path certFile = dir.resolve(id.namespace()).resolve(id.serviceAccount()).resolve("cert-chain.pem");
+      Path certFile = dir.get().resolve(id.namespace()).resolve(id.serviceAccount()).resolve("cert-chain.pem");
       Path keyFile = certFile.resolveSibling("key.pem");
       try {
         if (!Files.exists(certFile) || !Files.exists(keyFile)) {
@@ -137,7 +179,7 @@ public final class Identities {
   private final Set<SpiffeId> missingLogged = ConcurrentHashMap.newKeySet();
 
   private void refreshBundle() {
-    Path root = dir.resolve(ROOT);
+    Path root = rootFile;
     try {
       FileStamp stamp = FileStamp.of(root, root);
       if (stamp.equals(rootStamp)) {

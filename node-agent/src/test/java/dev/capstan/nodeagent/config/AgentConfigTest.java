@@ -6,6 +6,7 @@ import static org.junit.jupiter.params.provider.Arguments.argumentSet;
 
 import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.hbone.HboneSettings;
+import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.tls.TlsEngine;
 import dev.capstan.nodeagent.config.AgentConfig.AccessLogFormat;
 import dev.capstan.nodeagent.config.AgentConfig.PoolConfig;
@@ -76,7 +77,7 @@ class AgentConfigTest {
         "node-7",
         "prod.example",
         new AgentConfig.MeshFile(Path.of("/etc/capstan/state/mesh.yaml")),
-        Path.of("/var/run/capstan/certs"),
+        new AgentConfig.CertFiles(Path.of("/var/run/capstan/certs")),
         15009,
         new InetSocketAddress("::1", 15100),
         new InetSocketAddress("10.0.0.7", 15120),
@@ -103,7 +104,7 @@ class AgentConfigTest {
         "node-1",
         "cluster.local",
         new AgentConfig.MeshFile(Path.of("/etc/capstan/mesh.yaml")),
-        Path.of("/etc/capstan/certs"),
+        new AgentConfig.CertFiles(Path.of("/etc/capstan/certs")),
         15008,
         new InetSocketAddress("127.0.0.1", 15000),
         new InetSocketAddress("0.0.0.0", 15020),
@@ -129,7 +130,7 @@ class AgentConfigTest {
         """, SOURCE, Path.of("/opt/capstan/conf"));
 
     assertThat(config.mesh()).isEqualTo(new AgentConfig.MeshFile(Path.of("/opt/capstan/conf/../shared/mesh.yaml")));
-    assertThat(config.certDir()).isEqualTo(Path.of("/srv/certs"));
+    assertThat(config.certs()).isEqualTo(new AgentConfig.CertFiles(Path.of("/srv/certs")));
   }
 
   @Test
@@ -165,6 +166,37 @@ class AgentConfigTest {
         """, SOURCE, Path.of("/opt/capstan/conf"));
 
     assertThat(config.mesh()).isEqualTo(new AgentConfig.Controller("prod", List.of("10.0.0.2:5701", "10.0.0.3:5701")));
+  }
+
+  @Test
+  void ca_section_fetches_certificates_from_the_controller() {
+    AgentConfig config = AgentConfig.parse("""
+        node: node-1
+        trustDomain: prod.example
+        controller:
+          members: [10.0.0.2:5701]
+        ca:
+          address: capstan-controller.capstan-system.svc:15012
+          root: ca/root-cert.pem
+          token: /var/run/secrets/capstan/token
+        """, SOURCE, Path.of("/opt/capstan"));
+
+    assertThat(config.certs()).isEqualTo(new AgentConfig.CertAuthority("capstan-controller.capstan-system.svc", 15012,
+        Path.of("/opt/capstan/ca/root-cert.pem"), Path.of("/var/run/secrets/capstan/token"),
+        SpiffeId.parse("spiffe://prod.example/ns/capstan-system/sa/capstan-controller")));
+  }
+
+  @Test
+  void ca_without_address_is_refused() {
+    assertThatThrownBy(() -> AgentConfig.parse("""
+        node: node-1
+        mesh: mesh.yaml
+        ca:
+          root: r.pem
+          token: t
+        """, SOURCE, Path.of("/etc/capstan")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("ca.address is required");
   }
 
   @Test
@@ -234,6 +266,8 @@ class AgentConfigTest {
             List.of("agent.yaml: upstreams[0].tls", "not a known field")),
         argumentSet("controller and mesh file both", "controller:\n  members: [127.0.0.1:5701]",
             List.of("agent.yaml: mesh", "controller", "exclude each other")),
+        argumentSet("certs and ca both", "ca:\n  address: 127.0.0.1:15012\n  root: r.pem\n  token: t",
+            List.of("agent.yaml: certs", "ca", "exclude each other")),
         argumentSet("duration in words", "connectTimeout: 5 minutes",
             List.of("agent.yaml: connectTimeout", "'5 minutes'")),
         argumentSet("duration without unit", "drainTimeout: 30",
