@@ -296,21 +296,24 @@ public final class ManifestDirectory {
   /** Duplicates, undeclared namespaces, IPs and uids claimed twice. */
   private static void crossChecks(List<Parsed<?>> parsed, List<Problem> problems) {
     Map<String, Parsed<?>> byIdentity = new HashMap<>();
+    List<Parsed<?>> unique = new ArrayList<>();
     for (Parsed<?> p : parsed) {
       Parsed<?> first = byIdentity.putIfAbsent(p.identity(), p);
       if (first != null) {
         p.check().error("metadata.name", "is defined twice: " + p.identity() + " is also at " + first.where());
+      } else {
+        unique.add(p);
       }
     }
-    List<String> namespaces = parsed.stream().filter(p -> p.kind().kind().equals("Namespace")).map(Parsed::name).toList();
-    for (Parsed<?> p : parsed) {
+    List<String> namespaces = unique.stream().filter(p -> p.kind().kind().equals("Namespace")).map(Parsed::name).toList();
+    for (Parsed<?> p : unique) {
       if (p.kind().namespaced() && !DEFAULT_NAMESPACE.equals(p.namespace()) && !namespaces.contains(p.namespace())) {
         p.check().error("metadata.namespace", "'" + p.namespace() + "' is not declared (add a Namespace manifest)");
       }
     }
     Map<String, Parsed<?>> ipOwners = new HashMap<>();
     Map<String, Parsed<?>> uidOwners = new HashMap<>();
-    for (Parsed<?> p : parsed) {
+    for (Parsed<?> p : unique) {
       if (p.object() instanceof Pod pod) {
         List<String> ips = new ArrayList<>(Translator.podIps(pod.getStatus()));
         if (ips.isEmpty() && pod.getStatus() != null && pod.getStatus().getPodIP() != null) {

@@ -21,9 +21,10 @@ final class YamlDocuments {
    */
   record Document(int firstLine, String text) {
 
-    /** The file line of a 1-based line of this document. */
+    /** The file line of a 1-based line of this document (the end of the stream counts as its last line). */
     int fileLine(int documentLine) {
-      return firstLine + Math.max(documentLine, 1) - 1;
+      int lines = Math.max(1, (int) text.lines().count());
+      return firstLine + Math.min(Math.max(documentLine, 1), lines) - 1;
     }
 
     /** Whether the document holds only blank lines and comments. */
@@ -40,7 +41,10 @@ final class YamlDocuments {
     StringBuilder current = new StringBuilder();
     int firstLine = 1;
     int lineNumber = 0;
-    for (String line : body.split("\r?\n", -1)) {
+    String[] lines = body.split("\r?\n", -1);
+    int count = body.endsWith("\n") ? lines.length - 1 : lines.length;
+    for (int i = 0; i < count; i++) {
+      String line = lines[i];
       lineNumber++;
       if (START.matcher(line).matches()) {
         documents.add(new Document(firstLine, current.toString()));
