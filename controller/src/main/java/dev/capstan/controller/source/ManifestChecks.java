@@ -156,7 +156,7 @@ final class ManifestChecks {
       String ip = podIps.get(i) == null ? null : podIps.get(i).getIp();
       if (Hbone.literalIp(ip).isEmpty()) {
         check.error("status.podIPs[" + i + "]", "'" + ip + "' is not a literal IP address");
-      } else if (!seen.add(canonicalIp(ip))) {
+      } else if (!seen.add(Translator.canonicalIp(ip))) {
         check.error("status.podIPs[" + i + "]", "'" + ip + "' appears twice");
       }
     }
@@ -319,11 +319,6 @@ final class ManifestChecks {
         }
       }
     }
-  }
-
-  /** The textual form an IP compares by (IPv6 spellings differ). */
-  static String canonicalIp(String ip) {
-    return Hbone.literalIp(ip).map(a -> a.getHostAddress()).orElse(ip);
   }
 
   private static void bounded(List<?> list, String path, Check check) {

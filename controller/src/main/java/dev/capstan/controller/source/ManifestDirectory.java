@@ -320,7 +320,7 @@ public final class ManifestDirectory {
           ips.add(pod.getStatus().getPodIP());
         }
         for (String ip : ips) {
-          Parsed<?> owner = ipOwners.putIfAbsent(ManifestChecks.canonicalIp(ip), p);
+          Parsed<?> owner = ipOwners.putIfAbsent(Translator.canonicalIp(ip), p);
           if (owner != null && owner != p) {
             p.check().error("status.podIP", ip + " is also the IP of " + owner.identity() + " (" + owner.where() + ")");
           }
@@ -341,7 +341,7 @@ public final class ManifestDirectory {
         if (service.getSpec().getClusterIP() != null) {
           vips.add(service.getSpec().getClusterIP());
         }
-        vips.stream().filter(ip -> !ip.isEmpty() && !"None".equals(ip)).map(ManifestChecks::canonicalIp).distinct().forEach(ip -> {
+        vips.stream().filter(ip -> !ip.isEmpty() && !"None".equals(ip)).map(Translator::canonicalIp).distinct().forEach(ip -> {
           Parsed<?> owner = ipOwners.putIfAbsent(ip, p);
           if (owner != null && owner != p) {
             p.check().error("spec.clusterIP", ip + " is also the IP of " + owner.identity() + " (" + owner.where() + ")");

@@ -36,6 +36,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -79,8 +80,10 @@ public final class Translator {
 
     Map<String, Pod> workloadPods = new HashMap<>();
     Map<String, Workload> workloadsByKey = new HashMap<>();
-    for (Pod pod : resources.pods()) {
-      workload(pod, enrolled).ifPresent(w -> {
+    Set<String> claimedIps = new HashSet<>();
+    List<Pod> byPreference = resources.pods().stream().sorted(IP_PREFERENCE).toList();
+    for (Pod pod : byPreference) {
+      workload(pod, enrolled).flatMap(w -> withUnclaimedIps(w, claimedIps)).ifPresent(w -> {
         workloadsByKey.put(key(w.namespace(), w.name()), w);
         workloadPods.put(key(w.namespace(), w.name()), pod);
       });
@@ -119,6 +122,31 @@ public final class Translator {
 
     MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies);
     return new MeshSnapshot(version(unversioned), workloads, services, policies);
+  }
+
+  /**
+   * Which pod keeps an IP that two pods claim (a stale status after the IP was reused): the one
+   * not terminating, then the newest, then by uid. The data path needs one workload per IP.
+   */
+  private static final Comparator<Pod> IP_PREFERENCE = Comparator
+      .comparing((Pod p) -> p.getMetadata() != null && p.getMetadata().getDeletionTimestamp() != null)
+      .thenComparing((Pod p) -> p.getMetadata() == null ? "" : nullToEmpty(p.getMetadata().getCreationTimestamp()),
+          Comparator.reverseOrder())
+      .thenComparing((Pod p) -> p.getMetadata() == null ? "" : nullToEmpty(p.getMetadata().getUid()));
+
+  /** The workload without the IPs a preferred pod already holds (claiming the rest), or empty if none is left. */
+  private static Optional<Workload> withUnclaimedIps(Workload w, Set<String> claimedIps) {
+    List<String> free = w.ips().stream()
+        .filter(ip -> !claimedIps.contains(canonicalIp(ip)))
+        .toList();
+    free.forEach(ip -> claimedIps.add(canonicalIp(ip)));
+    return free.isEmpty() ? Optional.empty() : Optional.of(free.size() == w.ips().size() ? w
+        : new Workload(w.uid(), w.name(), w.namespace(), w.serviceAccount(), free, w.node(), w.labels(), w.waypoint()));
+  }
+
+  /** The textual form an IP compares by (IPv6 has many spellings). */
+  static String canonicalIp(String ip) {
+    return Hbone.literalIp(ip).map(a -> a.getHostAddress()).orElse(ip);
   }
 
   /** The names of the enrolled namespaces (label {@code capstan.dev/mesh=enabled}). */

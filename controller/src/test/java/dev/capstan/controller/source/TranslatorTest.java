@@ -126,6 +126,38 @@ class TranslatorTest {
             Map.of("app", "web"), null));
   }
 
+  static Stream<Arguments> ipConflicts() {
+    PodBuilder older = shopPod("older", "web", "10.0.0.1").editMetadata()
+        .withCreationTimestamp("2026-01-01T00:00:00Z").endMetadata();
+    PodBuilder newer = shopPod("newer", "web", "10.0.0.1").editMetadata()
+        .withCreationTimestamp("2026-02-01T00:00:00Z").endMetadata();
+    return Stream.of(
+        arguments(named("the newer pod keeps an IP two pods claim", List.of(older.build(), newer.build())),
+            Map.of("newer", List.of("10.0.0.1"))),
+        arguments(named("a terminating pod yields the IP even when newer", List.of(older.build(),
+            new PodBuilder(newer.build()).editMetadata().withDeletionTimestamp("2026-03-01T00:00:00Z").endMetadata().build())),
+            Map.of("older", List.of("10.0.0.1"))),
+        arguments(named("a dual-stack pod loses only the contested IP", List.of(
+            new PodBuilder(older.build()).editStatus().addNewPodIP().withIp("fd00::1").endPodIP().endStatus().build(),
+            newer.build())),
+            Map.of("older", List.of("fd00::1"), "newer", List.of("10.0.0.1"))),
+        arguments(named("IPv6 spellings of one address are one IP", List.of(
+            shopPod("a", "web", "fd00:0:0:0:0:0:0:1").editMetadata().withCreationTimestamp("2026-01-01T00:00:00Z")
+                .endMetadata().build(),
+            shopPod("b", "web", "fd00::1").editMetadata().withCreationTimestamp("2026-02-01T00:00:00Z")
+                .endMetadata().build())),
+            Map.of("b", List.of("fd00::1"))));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("ipConflicts")
+  void every_ip_belongs_to_one_workload(List<Pod> pods, Map<String, List<String>> ipsByWorkload) {
+    MeshSnapshot snapshot = translate(pods, List.of(), List.of(), List.of());
+
+    assertThat(snapshot.workloads().stream().collect(java.util.stream.Collectors.toMap(Workload::name, Workload::ips)))
+        .isEqualTo(ipsByWorkload);
+  }
+
   // ---- services: VIPs, ports, endpoints from slices or selectors ----
 
   private static final Pod WEB_1 = shopPod("web-1", "web", "10.0.0.1").build();

@@ -1,5 +1,6 @@
 package dev.capstan.controller.source.crd;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -12,7 +13,7 @@ import java.util.Map;
  * namespaces}, {@code ports}), with the Kubernetes convention {@code selector.matchLabels}.
  *
  * <p>Fields may be null (absent in the resource); lists keep null items so that validation can
- * name them. The bounds below are the CRD schema's ({@code maxItems}, {@code maxLength}).
+ * name them; nulls are left out when written, as the CRD's structural schema wants. The bounds below are the CRD schema's ({@code maxItems}, {@code maxLength}).
  *
  * @param selector which workloads of the namespace the policy applies to; absent or empty selects
  *     all of them
@@ -20,6 +21,7 @@ import java.util.Map;
  * @param rules the rules; an ALLOW policy with no rules allows nothing ({@code spec: {}} is the
  *     Istio deny-all idiom)
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record AuthorizationPolicySpec(Selector selector, String action, List<Rule> rules) {
 
   /** Most rules in one policy. */
@@ -40,6 +42,7 @@ public record AuthorizationPolicySpec(Selector selector, String action, List<Rul
    *
    * @param matchLabels labels a workload must all carry
    */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Selector(Map<String, String> matchLabels) {
     public Selector {
       matchLabels = matchLabels == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(matchLabels));
@@ -54,6 +57,7 @@ public record AuthorizationPolicySpec(Selector selector, String action, List<Rul
    * @param namespaces source namespaces
    * @param ports destination ports (the workload's port, not the service's)
    */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Rule(List<String> principals, List<String> namespaces, List<Integer> ports) {
     public Rule {
       principals = copy(principals);
