@@ -19,7 +19,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -133,11 +132,7 @@ public final class KubernetesSource implements MeshSource {
         policies.add(client.resources(AuthorizationPolicyResource.class).inNamespace(ns).runnableInformer(resync));
       }
     }
-    this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "capstan-source-kubernetes");
-      t.setDaemon(true);
-      return t;
-    });
+    this.worker = DaemonThread.single("capstan-source-kubernetes");
   }
 
   @Override

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -51,11 +50,7 @@ public final class ManifestSource implements MeshSource {
     if (pollInterval.toMillis() < 10) {
       throw new IllegalArgumentException("pollInterval must be at least 10 ms, got " + pollInterval);
     }
-    this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "capstan-source-manifests");
-      t.setDaemon(true);
-      return t;
-    });
+    this.worker = DaemonThread.single("capstan-source-manifests");
   }
 
   @Override

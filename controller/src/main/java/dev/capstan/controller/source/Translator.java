@@ -72,6 +72,16 @@ public final class Translator {
       .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
       .build();
 
+  /**
+   * Which pod keeps an IP that two pods claim (a stale status after the IP was reused): the one
+   * not terminating, then the newest, then by uid. The data path needs one workload per IP.
+   */
+  private static final Comparator<Pod> IP_PREFERENCE = Comparator
+      .comparing((Pod p) -> p.getMetadata() != null && p.getMetadata().getDeletionTimestamp() != null)
+      .thenComparing((Pod p) -> p.getMetadata() == null ? "" : nullToEmpty(p.getMetadata().getCreationTimestamp()),
+          Comparator.reverseOrder())
+      .thenComparing((Pod p) -> p.getMetadata() == null ? "" : nullToEmpty(p.getMetadata().getUid()));
+
   private Translator() {}
 
   /** The mesh those objects describe, with a content hash as its version. */
@@ -123,16 +133,6 @@ public final class Translator {
     MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies);
     return new MeshSnapshot(version(unversioned), workloads, services, policies);
   }
-
-  /**
-   * Which pod keeps an IP that two pods claim (a stale status after the IP was reused): the one
-   * not terminating, then the newest, then by uid. The data path needs one workload per IP.
-   */
-  private static final Comparator<Pod> IP_PREFERENCE = Comparator
-      .comparing((Pod p) -> p.getMetadata() != null && p.getMetadata().getDeletionTimestamp() != null)
-      .thenComparing((Pod p) -> p.getMetadata() == null ? "" : nullToEmpty(p.getMetadata().getCreationTimestamp()),
-          Comparator.reverseOrder())
-      .thenComparing((Pod p) -> p.getMetadata() == null ? "" : nullToEmpty(p.getMetadata().getUid()));
 
   /** The workload without the IPs a preferred pod already holds (claiming the rest), or empty if none is left. */
   private static Optional<Workload> withUnclaimedIps(Workload w, Set<String> claimedIps) {

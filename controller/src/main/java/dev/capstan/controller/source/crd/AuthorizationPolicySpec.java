@@ -13,7 +13,8 @@ import java.util.Map;
  * namespaces}, {@code ports}), with the Kubernetes convention {@code selector.matchLabels}.
  *
  * <p>Fields may be null (absent in the resource); lists keep null items so that validation can
- * name them; nulls are left out when written, as the CRD's structural schema wants. The bounds below are the CRD schema's ({@code maxItems}, {@code maxLength}).
+ * name them; nulls are left out when written, as the CRD's structural schema wants. The bounds
+ * below are the CRD schema's ({@code maxItems}, {@code maxLength}).
  *
  * @param selector which workloads of the namespace the policy applies to; absent or empty selects
  *     all of them
