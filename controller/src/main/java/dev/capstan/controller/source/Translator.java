@@ -1,0 +1,450 @@
+package dev.capstan.controller.source;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
+import dev.capstan.controller.source.crd.AuthorizationPolicySpec;
+import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.Endpoint;
+import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.PolicyAction;
+import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.Service;
+import dev.capstan.core.model.ServicePort;
+import dev.capstan.core.model.Workload;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectReference;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodIP;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodStatus;
+import io.fabric8.kubernetes.api.model.ServiceSpec;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+/**
+ * The pure function from Kubernetes objects to the mesh model. The rules (enrollment, which pods
+ * are workloads, endpoints from EndpointSlices or selectors, policies) are written down in {@code
+ * docs/controller-sources.md}. Output is sorted, and the snapshot's version is a hash of its
+ * content, so equal inputs give equal snapshots.
+ */
+public final class Translator {
+
+  /** Namespace label that enrolls a namespace ({@code enabled}); pod label that opts a pod out ({@code disabled}). */
+  public static final String MESH_LABEL = "capstan.dev/mesh";
+  public static final String MESH_ENABLED = "enabled";
+  public static final String MESH_DISABLED = "disabled";
+  /** The label that ties an EndpointSlice to its Service. */
+  public static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+  /** The service account of a pod that names none. */
+  public static final String DEFAULT_SERVICE_ACCOUNT = "default";
+
+  private static final int VERSION_HEX_CHARS = 12;
+  private static final ObjectMapper CANONICAL = JsonMapper.builder()
+      .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+      .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+      .build();
+
+  /**
+   * Which pod keeps an IP that two pods claim (a stale status after the IP was reused): the one
+   * not terminating, then the newest, then by uid. The data path needs one workload per IP.
+   */
+  private static final Comparator<Pod> IP_PREFERENCE = Comparator
+      .comparing((Pod p) -> p.getMetadata() != null && p.getMetadata().getDeletionTimestamp() != null)
+      .thenComparing((Pod p) -> p.getMetadata() == null ? "" : nullToEmpty(p.getMetadata().getCreationTimestamp()),
+          Comparator.reverseOrder())
+      .thenComparing((Pod p) -> p.getMetadata() == null ? "" : nullToEmpty(p.getMetadata().getUid()));
+
+  private Translator() {}
+
+  /** The mesh those objects describe, with a content hash as its version. */
+  public static MeshSnapshot translate(Resources resources) {
+    Set<String> enrolled = enrolledNamespaces(resources.namespaces());
+
+    Map<String, Pod> workloadPods = new HashMap<>();
+    Map<String, Workload> workloadsByKey = new HashMap<>();
+    Set<String> claimedIps = new HashSet<>();
+    List<Pod> byPreference = resources.pods().stream().sorted(IP_PREFERENCE).toList();
+    for (Pod pod : byPreference) {
+      workload(pod, enrolled).flatMap(w -> withUnclaimedIps(w, claimedIps)).ifPresent(w -> {
+        workloadsByKey.put(key(w.namespace(), w.name()), w);
+        workloadPods.put(key(w.namespace(), w.name()), pod);
+      });
+    }
+    List<Workload> workloads = workloadsByKey.values().stream()
+        .sorted(Comparator.comparing(Workload::namespace).thenComparing(Workload::name).thenComparing(Workload::uid))
+        .toList();
+
+    Map<String, List<EndpointSlice>> slicesByService = new HashMap<>();
+    for (EndpointSlice slice : resources.endpointSlices()) {
+      String service = label(slice.getMetadata(), SERVICE_NAME_LABEL);
+      String namespace = namespaceOf(slice);
+      if (service != null && namespace != null && enrolled.contains(namespace)) {
+        slicesByService.computeIfAbsent(key(namespace, service), k -> new ArrayList<>()).add(slice);
+      }
+    }
+    slicesByService.values().forEach(l -> l.sort(Comparator.comparing(s -> nullToEmpty(s.getMetadata().getName()))));
+
+    List<Service> services = new ArrayList<>();
+    for (io.fabric8.kubernetes.api.model.Service svc : resources.services()) {
+      String namespace = namespaceOf(svc);
+      if (namespace == null || !enrolled.contains(namespace) || svc.getMetadata().getName() == null) {
+        continue;
+      }
+      service(svc, slicesByService.getOrDefault(key(namespace, svc.getMetadata().getName()), List.of()),
+          workloadsByKey, workloadPods).ifPresent(services::add);
+    }
+    services.sort(Comparator.comparing(Service::namespace).thenComparing(Service::name));
+
+    List<AuthorizationPolicy> policies = resources.authorizationPolicies().stream()
+        .filter(p -> p.getMetadata() != null && p.getMetadata().getName() != null)
+        .filter(p -> enrolled.contains(namespaceOf(p)))
+        .map(Translator::policy)
+        .sorted(Comparator.comparing(AuthorizationPolicy::namespace).thenComparing(AuthorizationPolicy::name))
+        .toList();
+
+    MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies);
+    return new MeshSnapshot(version(unversioned), workloads, services, policies);
+  }
+
+  /** The workload without the IPs a preferred pod already holds (claiming the rest), or empty if none is left. */
+  private static Optional<Workload> withUnclaimedIps(Workload w, Set<String> claimedIps) {
+    List<String> free = w.ips().stream()
+        .filter(ip -> !claimedIps.contains(canonicalIp(ip)))
+        .toList();
+    free.forEach(ip -> claimedIps.add(canonicalIp(ip)));
+    return free.isEmpty() ? Optional.empty() : Optional.of(free.size() == w.ips().size() ? w
+        : new Workload(w.uid(), w.name(), w.namespace(), w.serviceAccount(), free, w.node(), w.labels(), w.waypoint()));
+  }
+
+  /** The textual form an IP compares by (IPv6 has many spellings). */
+  static String canonicalIp(String ip) {
+    return Hbone.literalIp(ip).map(a -> a.getHostAddress()).orElse(ip);
+  }
+
+  /** The names of the enrolled namespaces (label {@code capstan.dev/mesh=enabled}). */
+  static Set<String> enrolledNamespaces(List<Namespace> namespaces) {
+    return namespaces.stream()
+        .filter(n -> n.getMetadata() != null && n.getMetadata().getName() != null)
+        .filter(n -> MESH_ENABLED.equals(label(n.getMetadata(), MESH_LABEL)))
+        .map(n -> n.getMetadata().getName())
+        .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /** The workload a pod is, if it is one. */
+  static Optional<Workload> workload(Pod pod, Set<String> enrolledNamespaces) {
+    if (exclusion(pod, enrolledNamespaces).isPresent()) {
+      return Optional.empty();
+    }
+    ObjectMeta meta = pod.getMetadata();
+    PodSpec spec = pod.getSpec();
+    String serviceAccount = firstNonBlank(spec.getServiceAccountName(), spec.getServiceAccount(), DEFAULT_SERVICE_ACCOUNT);
+    return Optional.of(new Workload(meta.getUid(), meta.getName(), meta.getNamespace(), serviceAccount,
+        podIps(pod.getStatus()), spec.getNodeName(), withoutNulls(meta.getLabels()), null));
+  }
+
+  /** Why a pod is not a workload, or empty when it is one. */
+  static Optional<String> exclusion(Pod pod, Set<String> enrolledNamespaces) {
+    ObjectMeta meta = pod.getMetadata();
+    if (meta == null || isBlank(meta.getName()) || isBlank(meta.getUid())) {
+      return Optional.of("no name or uid");
+    }
+    if (!enrolledNamespaces.contains(meta.getNamespace())) {
+      return Optional.of("namespace not enrolled");
+    }
+    if (MESH_DISABLED.equals(label(meta, MESH_LABEL))) {
+      return Optional.of("opted out");
+    }
+    PodSpec spec = pod.getSpec();
+    if (spec == null || isBlank(spec.getNodeName())) {
+      return Optional.of("not scheduled");
+    }
+    if (Boolean.TRUE.equals(spec.getHostNetwork())) {
+      return Optional.of("host network");
+    }
+    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    if (!"Running".equals(phase) && !"Pending".equals(phase)) {
+      return Optional.of("phase " + phase);
+    }
+    if (podIps(pod.getStatus()).isEmpty()) {
+      return Optional.of("no IP");
+    }
+    return Optional.empty();
+  }
+
+  /** The pod's IPs, primary first: {@code status.podIPs}, else {@code status.podIP}; literal IPs only. */
+  static List<String> podIps(PodStatus status) {
+    if (status == null) {
+      return List.of();
+    }
+    Set<String> ips = new LinkedHashSet<>();
+    if (status.getPodIPs() != null) {
+      status.getPodIPs().stream().filter(Objects::nonNull).map(PodIP::getIp).forEach(ips::add);
+    }
+    if (ips.isEmpty()) {
+      ips.add(status.getPodIP());
+    }
+    return ips.stream().filter(ip -> Hbone.literalIp(ip).isPresent()).toList();
+  }
+
+  private static Optional<Service> service(
+      io.fabric8.kubernetes.api.model.Service svc,
+      List<EndpointSlice> slices,
+      Map<String, Workload> workloadsByKey,
+      Map<String, Pod> workloadPods) {
+    ServiceSpec spec = svc.getSpec();
+    if (spec == null || "ExternalName".equals(spec.getType())) {
+      return Optional.empty();
+    }
+    String namespace = svc.getMetadata().getNamespace();
+    Map<String, String> selector = withoutNulls(spec.getSelector());
+    List<Pod> selectedPods = selector.isEmpty() ? List.of() : workloadsByKey.values().stream()
+        .filter(w -> w.namespace().equals(namespace) && selects(selector, w.labels()))
+        .sorted(Comparator.comparing(Workload::name))
+        .map(w -> workloadPods.get(key(w.namespace(), w.name())))
+        .toList();
+
+    List<ServicePort> ports = new ArrayList<>();
+    if (spec.getPorts() != null) {
+      for (io.fabric8.kubernetes.api.model.ServicePort p : spec.getPorts()) {
+        if (p == null || p.getPort() == null || !isTcp(p.getProtocol())) {
+          continue;
+        }
+        OptionalInt target = targetPort(p, slices, selectedPods);
+        if (target.isPresent() && validPort(p.getPort()) && validPort(target.getAsInt())) {
+          ports.add(new ServicePort(p.getName(), p.getPort(), target.getAsInt()));
+        }
+      }
+    }
+    ports.sort(Comparator.comparingInt(ServicePort::port).thenComparing(ServicePort::name));
+
+    List<Endpoint> endpoints;
+    if (!slices.isEmpty()) {
+      endpoints = sliceEndpoints(namespace, slices, workloadsByKey);
+    } else {
+      endpoints = selectedPods.stream()
+          .map(pod -> new Endpoint(pod.getMetadata().getUid(), pod.getMetadata().getDeletionTimestamp() == null))
+          .sorted(Comparator.comparing(Endpoint::workloadUid))
+          .toList();
+    }
+    return Optional.of(new Service(namespace, svc.getMetadata().getName(), vips(spec), ports, endpoints));
+  }
+
+  /** ClusterIPs (dual stack: {@code clusterIPs}, else {@code clusterIP}); none for headless services. */
+  private static List<String> vips(ServiceSpec spec) {
+    List<String> candidates = spec.getClusterIPs() != null && !spec.getClusterIPs().isEmpty()
+        ? spec.getClusterIPs()
+        : spec.getClusterIP() == null ? List.of() : List.of(spec.getClusterIP());
+    return candidates.stream()
+        .filter(ip -> ip != null && !"None".equals(ip) && Hbone.literalIp(ip).isPresent())
+        .distinct()
+        .toList();
+  }
+
+  /**
+   * The port the endpoints listen on: a numeric {@code targetPort}; for a named one, the port of
+   * the same service-port name in the EndpointSlices (where Kubernetes resolved it), else the
+   * container port of that name on the selected workloads; absent target means the service port.
+   */
+  private static OptionalInt targetPort(
+      io.fabric8.kubernetes.api.model.ServicePort port, List<EndpointSlice> slices, List<Pod> selectedPods) {
+    IntOrString target = port.getTargetPort();
+    if (target == null || (target.getIntVal() == null && target.getStrVal() == null)) {
+      return OptionalInt.of(port.getPort());
+    }
+    if (target.getIntVal() != null) {
+      return OptionalInt.of(target.getIntVal());
+    }
+    String portName = nullToEmpty(port.getName());
+    for (EndpointSlice slice : slices) {
+      if (slice.getPorts() == null) {
+        continue;
+      }
+      for (EndpointPort p : slice.getPorts()) {
+        if (p != null && p.getPort() != null && portName.equals(nullToEmpty(p.getName())) && isTcp(p.getProtocol())) {
+          return OptionalInt.of(p.getPort());
+        }
+      }
+    }
+    String named = target.getStrVal();
+    for (Pod pod : selectedPods) {
+      for (Container c : pod.getSpec().getContainers() == null ? List.<Container>of() : pod.getSpec().getContainers()) {
+        for (ContainerPort cp : c.getPorts() == null ? List.<ContainerPort>of() : c.getPorts()) {
+          if (cp != null && named.equals(cp.getName()) && cp.getContainerPort() != null && isTcp(cp.getProtocol())) {
+            return OptionalInt.of(cp.getContainerPort());
+          }
+        }
+      }
+    }
+    return OptionalInt.empty();
+  }
+
+  /**
+   * Endpoints of the slices whose target is a pod that is a workload (same name, and same uid when
+   * the reference names one). Ready is the {@code ready} condition, absent meaning ready; a pod in
+   * several slices (dual stack) is ready when any slice says so.
+   */
+  private static List<Endpoint> sliceEndpoints(
+      String namespace, List<EndpointSlice> slices, Map<String, Workload> workloadsByKey) {
+    Map<String, Boolean> healthyByUid = new TreeMap<>();
+    for (EndpointSlice slice : slices) {
+      if (slice.getEndpoints() == null) {
+        continue;
+      }
+      for (io.fabric8.kubernetes.api.model.discovery.v1.Endpoint e : slice.getEndpoints()) {
+        ObjectReference ref = e == null ? null : e.getTargetRef();
+        if (ref == null || !"Pod".equals(ref.getKind()) || ref.getName() == null) {
+          continue;
+        }
+        String refNamespace = ref.getNamespace() == null ? namespace : ref.getNamespace();
+        Workload w = workloadsByKey.get(key(refNamespace, ref.getName()));
+        if (w == null || (ref.getUid() != null && !ref.getUid().equals(w.uid()))) {
+          continue;
+        }
+        boolean ready = e.getConditions() == null || !Boolean.FALSE.equals(e.getConditions().getReady());
+        healthyByUid.merge(w.uid(), ready, Boolean::logicalOr);
+      }
+    }
+    return healthyByUid.entrySet().stream().map(en -> new Endpoint(en.getKey(), en.getValue())).toList();
+  }
+
+  /**
+   * The model of a policy resource. The CRD schema rejects invalid values; should one reach us
+   * anyway, the result fails closed: an ALLOW rule with an invalid value is dropped (it allows
+   * nothing), a DENY rule loses the invalid value (it denies more), an unknown action denies all.
+   */
+  static AuthorizationPolicy policy(AuthorizationPolicyResource resource) {
+    AuthorizationPolicySpec spec = resource.getSpec() == null
+        ? new AuthorizationPolicySpec(null, null, null)
+        : resource.getSpec();
+    Map<String, String> selector = spec.selector() == null ? Map.of() : withoutNulls(spec.selector().matchLabels());
+    String namespace = resource.getMetadata().getNamespace();
+    String name = resource.getMetadata().getName();
+    PolicyAction action;
+    if (spec.action() == null || "ALLOW".equals(spec.action())) {
+      action = PolicyAction.ALLOW;
+    } else if ("DENY".equals(spec.action())) {
+      action = PolicyAction.DENY;
+    } else {
+      return new AuthorizationPolicy(namespace, name, selector, PolicyAction.DENY,
+          List.of(new PolicyRule(List.of(), List.of(), List.of())));
+    }
+    List<PolicyRule> rules = new ArrayList<>();
+    for (AuthorizationPolicySpec.Rule rule : spec.rules() == null ? List.<AuthorizationPolicySpec.Rule>of() : spec.rules()) {
+      AuthorizationPolicySpec.Rule r = rule == null ? new AuthorizationPolicySpec.Rule(null, null, null) : rule;
+      List<String> principals = orEmpty(r.principals());
+      List<String> namespaces = orEmpty(r.namespaces());
+      List<Integer> ports = orEmpty(r.ports());
+      List<String> goodPrincipals = principals.stream().filter(Translator::validPrincipal).toList();
+      List<String> goodNamespaces = namespaces.stream().filter(n -> !isBlank(n)).toList();
+      List<Integer> goodPorts = ports.stream().filter(p -> p != null && validPort(p)).toList();
+      boolean clean = rule != null && goodPrincipals.size() == principals.size()
+          && goodNamespaces.size() == namespaces.size() && goodPorts.size() == ports.size();
+      if (action == PolicyAction.ALLOW && !clean) {
+        continue;
+      }
+      rules.add(new PolicyRule(goodPrincipals, goodNamespaces, goodPorts));
+    }
+    return new AuthorizationPolicy(namespace, name, selector, action, rules);
+  }
+
+  /** A principal the node agent can match: {@code *} or a {@code spiffe://} URI. */
+  static boolean validPrincipal(String principal) {
+    return principal != null
+        && principal.length() <= AuthorizationPolicySpec.MAX_PRINCIPAL_LENGTH
+        && ("*".equals(principal) || (principal.startsWith("spiffe://") && principal.length() > "spiffe://".length()
+            && principal.chars().noneMatch(Character::isWhitespace)));
+  }
+
+  /** First 12 hex digits of the SHA-256 of the snapshot's canonical JSON (sorted keys), version left out. */
+  static String version(MeshSnapshot snapshot) {
+    MeshSnapshot unversioned = new MeshSnapshot("", snapshot.workloads(), snapshot.services(), snapshot.policies());
+    try {
+      byte[] json = CANONICAL.writeValueAsString(unversioned).getBytes(StandardCharsets.UTF_8);
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(json);
+      return HexFormat.of().formatHex(digest).substring(0, VERSION_HEX_CHARS);
+    } catch (JsonProcessingException | NoSuchAlgorithmException e) {
+      throw new IllegalStateException("cannot hash a mesh snapshot", e);
+    }
+  }
+
+  private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
+    return selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+  }
+
+  private static boolean isTcp(String protocol) {
+    return protocol == null || "TCP".equals(protocol);
+  }
+
+  private static boolean validPort(int port) {
+    return port >= 1 && port <= 65535;
+  }
+
+  private static String namespaceOf(HasMetadata object) {
+    return object.getMetadata() == null ? null : object.getMetadata().getNamespace();
+  }
+
+  private static String label(ObjectMeta meta, String name) {
+    return meta == null || meta.getLabels() == null ? null : meta.getLabels().get(name);
+  }
+
+  private static Map<String, String> withoutNulls(Map<String, String> map) {
+    if (map == null) {
+      return Map.of();
+    }
+    Predicate<Map.Entry<String, String>> complete = e -> e.getKey() != null && e.getValue() != null;
+    return map.entrySet().stream().filter(complete).collect(Collectors.toUnmodifiableMap(Map.Entry::getKey, Map.Entry::getValue));
+  }
+
+  private static <T> List<T> orEmpty(List<T> list) {
+    return list == null ? List.of() : list;
+  }
+
+  private static String key(String namespace, String name) {
+    return namespace + "/" + name;
+  }
+
+  private static String firstNonBlank(String... values) {
+    for (String v : values) {
+      if (!isBlank(v)) {
+        return v;
+      }
+    }
+    throw new IllegalArgumentException("no value");
+  }
+
+  private static boolean isBlank(String s) {
+    return s == null || s.isBlank();
+  }
+
+  private static String nullToEmpty(String s) {
+    return s == null ? "" : s;
+  }
+}
