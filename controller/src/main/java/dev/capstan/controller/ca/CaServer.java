@@ -129,16 +129,21 @@ public final class CaServer {
   private void scheduleRenewal() {
     Duration life = Duration.between(serving.leaf().getNotBefore().toInstant(), serving.notAfter());
     long delay = Math.max(1_000, life.dividedBy(2).toMillis());
-    renewTimer = vertx.setTimer(delay, id -> vertx.executeBlocking(authority::serverCertificate, false)
-        .compose(fresh -> server.updateSSLOptions(sslOptions(fresh)).map(updated -> fresh))
-        .onComplete(result -> {
-          if (result.succeeded()) {
-            serving = result.result();
-            LOG.info("CA server certificate renewed, valid until {}", serving.notAfter());
-          } else {
-            LOG.error("CA server certificate renewal failed; retrying at the next half-life: {}", result.cause().toString());
-          }
-          scheduleRenewal();
+    renewTimer = vertx.setTimer(delay, id -> renew().onComplete(result -> {
+      if (result.failed()) {
+        LOG.error("CA server certificate renewal failed; retrying at the next half-life: {}", result.cause().toString());
+      }
+      scheduleRenewal();
+    }));
+  }
+
+  /** Issues a new server certificate and makes new connections use it. */
+  Future<CertifiedKey> renew() {
+    return vertx.executeBlocking(authority::serverCertificate, false)
+        .compose(fresh -> server.updateSSLOptions(sslOptions(fresh)).map(updated -> {
+          serving = fresh;
+          LOG.info("CA server certificate renewed, valid until {}", fresh.notAfter());
+          return fresh;
         }));
   }
 
