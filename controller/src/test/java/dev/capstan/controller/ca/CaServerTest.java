@@ -350,14 +350,14 @@ class CaServerTest {
   void concurrent_requests_are_all_answered() throws Exception {
     CaClient client = client("a");
     List<CompletableFuture<CertifiedKey>> answers = new ArrayList<>();
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < 16; i++) {
       KeyPair key = TestCsrs.p256();
       SpiffeId id = i % 2 == 0 ? FRONTEND : ADMIN;
       answers.add(client.sign(id, key, Csrs.create(id, key)).toCompletableFuture());
     }
     CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
 
-    assertThat(issuedCount()).isEqualTo(32);
+    assertThat(issuedCount()).isEqualTo(16);
   }
 
   @Test
