@@ -361,6 +361,31 @@ class CaServerTest {
   }
 
   @Test
+  void authentication_and_placement_run_off_the_event_loop() throws Exception {
+    List<Boolean> onEventLoop = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Authenticator recording = token -> {
+      onEventLoop.add(io.vertx.core.Context.isOnEventLoopThread());
+      return new Caller("node-a", "recording");
+    };
+    Placement placement = (node, ns, sa) -> {
+      onEventLoop.add(io.vertx.core.Context.isOnEventLoopThread());
+      return true;
+    };
+    CaServer other = await(new CaServer(vertx, config, ca, recording, placement, registry, Clock.systemUTC()).start());
+    try {
+      CaClient c = new CaClient(vertx, CaClient.Settings.of("127.0.0.1", other.port(), dir.resolve("a"),
+          config.serverIdentity()), new TrustBundle(List.of(ca.root())), TD, Clock.systemUTC());
+      clients.add(c);
+      KeyPair key = TestCsrs.p256();
+      c.sign(FRONTEND, key, Csrs.create(FRONTEND, key)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } finally {
+      await(other.close());
+    }
+
+    assertThat(onEventLoop).containsExactly(false, false);
+  }
+
+  @Test
   void metrics_are_exported_with_prometheus_names() throws Exception {
     issue("a", FRONTEND);
     deny("forged", FRONTEND, csrFor(FRONTEND));
