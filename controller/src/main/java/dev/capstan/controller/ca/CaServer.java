@@ -44,7 +44,7 @@ public final class CaServer {
   private final CertificateAuthority authority;
   private HttpServer server;
   private volatile CertifiedKey serving;
-  private long renewTimer = -1;
+  private volatile long renewTimer = -1;
 
   /**
    * @param ca the signing CA (from a {@link CaSource})

@@ -66,7 +66,7 @@ public final class CertificateAuthority {
       caller = authenticator.authenticate(token.orElseThrow(
           () -> new Denial(Denial.Reason.MISSING_TOKEN, "no 'authorization: Bearer <token>' header")));
       Duration validity = validity(request.validitySeconds());
-      Csrs.Checked csr = Csrs.check(request.csrPem(), config.trustDomain());
+      CsrCheck.Checked csr = CsrCheck.check(request.csrPem(), config.trustDomain());
       requested = csr.identity();
       if (!placement.runsOn(caller.node(), requested.namespace(), requested.serviceAccount())) {
         throw new Denial(Denial.Reason.NOT_ON_NODE, "no workload of service account " + requested.namespace()
@@ -87,7 +87,7 @@ public final class CertificateAuthority {
       denied(d, peer, caller, requested);
       throw d;
     } catch (RuntimeException e) {
-      Denial d = new Denial(Denial.Reason.INTERNAL, "CA failure: " + e);
+      Denial d = new Denial(Denial.Reason.INTERNAL, "the CA failed to answer; its log says why");
       LOG.error("certificate request from {} failed inside the CA", peer, e);
       denied(d, peer, caller, requested);
       throw d;

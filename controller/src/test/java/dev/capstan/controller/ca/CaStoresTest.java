@@ -147,14 +147,9 @@ class CaStoresTest {
 
   @Test
   void provided_intermediate_signs_leaves_that_chain_to_the_offline_root() throws Exception {
-    KeyPair rootKey = TestCsrs.p256();
-    KeyPair intermediateKey = TestCsrs.p256();
-    X509Certificate root = TestCsrs.certificate("CN=offline root", rootKey, null, rootKey, true);
-    X509Certificate intermediate = TestCsrs.certificate("CN=capstan intermediate", intermediateKey, root, rootKey, true);
-    Files.writeString(dir.resolve("cert-chain.pem"), Pem.encode(List.of(intermediate, root)));
-    Files.writeString(dir.resolve("key.pem"), Pem.encodeKey(intermediateKey.getPrivate()));
+    Provided provided = provided(true, true);
 
-    SigningCa ca = new ProvidedCa(dir.resolve("cert-chain.pem"), dir.resolve("key.pem")).signingCa();
+    SigningCa ca = provided.source().signingCa();
     CertificateAuthority authority = new CertificateAuthority(CaConfig.of(TD, NS), ca,
         token -> new Caller("node-a", "test"), (node, ns, sa) -> true, new CaMetrics(new SimpleMeterRegistry()), Clock.systemUTC());
     SpiffeId id = SpiffeId.of(TD, "shop", "frontend");
@@ -163,36 +158,26 @@ class CaStoresTest {
 
     assertThat(answer.certChainPem()).hasSize(3);
     List<X509Certificate> chain = Pem.certificates(String.join("", answer.certChainPem()));
-    assertThat(chain.get(1)).isEqualTo(intermediate);
-    assertThat(chain.get(2)).isEqualTo(root);
-    assertThat(new SpiffeTrustManager(TD, new TrustBundle(List.of(root)), Clock.systemUTC())
+    assertThat(chain.get(1)).isEqualTo(provided.signing());
+    assertThat(chain.get(2)).isEqualTo(provided.root());
+    assertThat(new SpiffeTrustManager(TD, new TrustBundle(List.of(provided.root())), Clock.systemUTC())
         .verify(chain.toArray(new X509Certificate[0]))).isEqualTo(id);
   }
 
   @Test
   void provided_certificate_that_is_not_a_ca_is_refused() throws Exception {
-    KeyPair rootKey = TestCsrs.p256();
-    KeyPair leafKey = TestCsrs.p256();
-    X509Certificate root = TestCsrs.certificate("CN=root", rootKey, null, rootKey, true);
-    X509Certificate leaf = TestCsrs.certificate("CN=not a ca", leafKey, root, rootKey, false);
-    Files.writeString(dir.resolve("cert-chain.pem"), Pem.encode(List.of(leaf, root)));
-    Files.writeString(dir.resolve("key.pem"), Pem.encodeKey(leafKey.getPrivate()));
+    ProvidedCa source = provided(false, true).source();
 
-    assertThatThrownBy(() -> new ProvidedCa(dir.resolve("cert-chain.pem"), dir.resolve("key.pem")).signingCa())
+    assertThatThrownBy(source::signingCa)
         .isInstanceOf(CaStoreException.class)
         .hasMessageContaining("is not a CA");
   }
 
   @Test
   void provided_chain_without_its_root_is_refused() throws Exception {
-    KeyPair rootKey = TestCsrs.p256();
-    KeyPair intermediateKey = TestCsrs.p256();
-    X509Certificate root = TestCsrs.certificate("CN=offline root", rootKey, null, rootKey, true);
-    X509Certificate intermediate = TestCsrs.certificate("CN=capstan intermediate", intermediateKey, root, rootKey, true);
-    Files.writeString(dir.resolve("cert-chain.pem"), Pem.encode(intermediate));
-    Files.writeString(dir.resolve("key.pem"), Pem.encodeKey(intermediateKey.getPrivate()));
+    ProvidedCa source = provided(true, false).source();
 
-    assertThatThrownBy(() -> new ProvidedCa(dir.resolve("cert-chain.pem"), dir.resolve("key.pem")).signingCa())
+    assertThatThrownBy(source::signingCa)
         .isInstanceOf(CaStoreException.class)
         .hasMessageContaining("must end with the self-signed root");
   }
@@ -202,6 +187,19 @@ class CaStoresTest {
     assertThatThrownBy(() -> new ProvidedCa(dir.resolve("nope.pem"), dir.resolve("key.pem")).signingCa())
         .isInstanceOf(CaStoreException.class)
         .hasMessageContaining("nope.pem");
+  }
+
+  /** An offline root and a certificate it signs (a CA or not), the latter's key written as the provided CA. */
+  private record Provided(X509Certificate root, X509Certificate signing, ProvidedCa source) {}
+
+  private Provided provided(boolean signingIsCa, boolean includeRoot) throws Exception {
+    KeyPair rootKey = TestCsrs.p256();
+    KeyPair signingKey = TestCsrs.p256();
+    X509Certificate root = TestCsrs.certificate("CN=offline root", rootKey, null, rootKey, true);
+    X509Certificate signing = TestCsrs.certificate("CN=capstan signer", signingKey, root, rootKey, signingIsCa);
+    Files.writeString(dir.resolve("cert-chain.pem"), includeRoot ? Pem.encode(List.of(signing, root)) : Pem.encode(signing));
+    Files.writeString(dir.resolve("key.pem"), Pem.encodeKey(signingKey.getPrivate()));
+    return new Provided(root, signing, new ProvidedCa(dir.resolve("cert-chain.pem"), dir.resolve("key.pem")));
   }
 
   private static <T> List<T> race(int n, Callable<T> task) throws Exception {

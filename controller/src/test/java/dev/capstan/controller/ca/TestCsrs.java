@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Date;
-import java.util.List;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -112,9 +111,5 @@ final class TestCsrs {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  static List<X509Certificate> list(X509Certificate... certs) {
-    return List.of(certs);
   }
 }

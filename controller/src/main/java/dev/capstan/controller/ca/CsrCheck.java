@@ -28,7 +28,7 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * trust domain. Of the CSR only the key and that ID are used; its subject and every other
  * extension are ignored.
  */
-final class Csrs {
+final class CsrCheck {
 
   private static final BouncyCastleProvider BC = new BouncyCastleProvider();
 
@@ -40,7 +40,7 @@ final class Csrs {
    */
   record Checked(SpiffeId identity, PublicKey publicKey) {}
 
-  private Csrs() {}
+  private CsrCheck() {}
 
   static Checked check(String pem, String trustDomain) throws Denial {
     PKCS10CertificationRequest csr = parse(pem);
