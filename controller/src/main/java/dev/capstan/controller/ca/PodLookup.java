@@ -1,0 +1,21 @@
+package dev.capstan.controller.ca;
+
+import java.util.Optional;
+
+/**
+ * Reads a pod by name, as the controller's Kubernetes source knows it (an informer cache) or from
+ * the API server ({@link KubernetesPodLookup}). May block; called on a worker thread.
+ */
+public interface PodLookup {
+
+  /** The pod, if it exists. */
+  Optional<PodInfo> pod(String namespace, String name);
+
+  /**
+   * What the CA needs to know of a pod.
+   *
+   * @param uid the pod's uid
+   * @param node the node it is scheduled on; empty if not scheduled yet
+   */
+  record PodInfo(String uid, String node) {}
+}
