@@ -10,7 +10,10 @@ import dev.capstan.core.tls.SpiffeTrustManager;
 import dev.capstan.core.tls.TrustBundle;
 import dev.capstan.nodeagent.config.AgentConfig;
 import dev.capstan.nodeagent.drain.Drain;
+import dev.capstan.nodeagent.identity.CaClient;
+import dev.capstan.nodeagent.identity.CertificateManager;
 import dev.capstan.nodeagent.identity.Identities;
+import dev.capstan.nodeagent.identity.Scheduler;
 import dev.capstan.nodeagent.metrics.AccessLog;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;
 import dev.capstan.nodeagent.proxy.Inbound;
@@ -64,6 +67,9 @@ public final class NodeAgent implements AutoCloseable {
   private final EventLoopGroup workers;
   private final ScheduledExecutorService background;
   private final Vertx vertx;
+  private final ScheduledExecutorService certificates;
+  private final CaClient caClient;
+  private final CertificateManager manager;
   private final AdminServers admin;
   private final Transport transport;
   private final MeshTls tls;
@@ -81,6 +87,9 @@ public final class NodeAgent implements AutoCloseable {
     this.workers = b.workers;
     this.background = b.background;
     this.vertx = b.vertx;
+    this.certificates = b.certificates;
+    this.caClient = b.caClient;
+    this.manager = b.manager;
     this.admin = b.admin;
     this.transport = b.transport;
     this.tls = b.tls;
@@ -107,7 +116,37 @@ public final class NodeAgent implements AutoCloseable {
           java.time.Duration.ofSeconds(5));
       b.meshTick = () -> { };
     }
-    b.identities.refresh(localIdentities(config, b.mesh.current()));
+    b.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
+    b.certificates = Executors.newSingleThreadScheduledExecutor(daemon("capstan-certs"));
+    if (config.certs() instanceof AgentConfig.CertAuthority ca) {
+      // Keys are made here; the CA signs only identities of workloads it has placed on this node.
+      b.caClient = new CaClient(b.vertx, CaClient.Settings.of(ca.host(), ca.port(), ca.token(), ca.identity()),
+          bundle, config.trustDomain(), Clock.systemUTC());
+      ProxyMetrics metrics = b.metrics;
+      b.manager = new CertificateManager(b.caClient, b.identities::install, b.identities::remove,
+          Scheduler.over(b.certificates), Clock.systemUTC(), CertificateManager.Settings.defaults(),
+          java.util.random.RandomGenerator.getDefault(), new CertificateManager.Events() {
+            @Override
+            public void failed(SpiffeId id, Throwable cause, Duration retryIn) {
+              metrics.reloadErrors("certificates").increment();
+              LOG.warn("certificate for {} not issued, retrying in {}: {}", id, retryIn, cause.getMessage());
+            }
+
+            @Override
+            public void expired(SpiffeId id) {
+              LOG.error("certificate for {} expired before it could be renewed: its workloads cannot send or receive", id);
+            }
+          });
+    }
+    CertificateManager manager = b.manager;
+    Runnable refreshCertificates = () -> {
+      Set<SpiffeId> wanted = localIdentities(config, b.mesh.current());
+      b.identities.refresh(wanted);
+      if (manager != null) {
+        manager.update(wanted);
+      }
+    };
+    refreshCertificates.run();
 
     b.transport = Transport.best();
     b.workers = b.transport.newGroup(config.workerThreads(), "capstan-io");
@@ -145,16 +184,19 @@ public final class NodeAgent implements AutoCloseable {
     }
     b.listeners.bindExplicit(outbound);
     // A new workload's certificate is loaded before its HBONE listener presents it.
-    b.mesh.onChange(index -> {
-      b.identities.refresh(localIdentities(config, index));
-      b.listeners.reconcileHbone(index, config.hbone(), serverTls, inbound);
-    });
+    // Always applies the index in force (under one lock), so a change that lands while the agent
+    // starts is applied by one of the two calls below, never undone by an older index.
+    Object applying = new Object();
+    Runnable apply = () -> {
+      synchronized (applying) {
+        refreshCertificates.run();
+        b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
+      }
+    };
+    b.mesh.onChange(index -> apply.run());
+    apply.run();
 
-    b.background = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "capstan-config");
-      t.setDaemon(true);
-      return t;
-    });
+    b.background = Executors.newSingleThreadScheduledExecutor(daemon("capstan-config"));
     long every = config.reloadInterval().toMillis();
     MeshView mesh = b.mesh;
     Runnable meshTick = b.meshTick;
@@ -168,11 +210,10 @@ public final class NodeAgent implements AutoCloseable {
     }, every, every, TimeUnit.MILLISECONDS);
 
     b.metrics.gauge("capstan_proxied_connections_active", "proxied connections open", b.drain::activeConnections);
-    b.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
     NodeAgent[] self = new NodeAgent[1];
     b.admin = AdminServers.start(b.vertx, new AdminServers.Addresses(config.admin(), config.metrics(), config.ready()),
         b.metrics::scrape,
-        () -> self[0].configDump(), () -> self[0] != null && self[0].ready && self[0].mesh.ready() && !self[0].drain.draining());
+        () -> self[0].configDump(), () -> self[0] != null && self[0].ready());
     NodeAgent agent = new NodeAgent(b);
     self[0] = agent;
     agent.ready = true;
@@ -198,6 +239,23 @@ public final class NodeAgent implements AutoCloseable {
     return index.localWorkload(local.getAddress(), config.node())
         .map(w -> MeshIndex.identity(config.trustDomain(), w))
         .flatMap(id -> identities.get(id).map(e -> new HboneServer.ServerTls(id, e.server())));
+  }
+
+  /**
+   * Ready to carry traffic: started, the mesh fully loaded, a certificate for every identity of
+   * this node's workloads, and not draining.
+   */
+  public boolean ready() {
+    return ready && mesh.ready() && !drain.draining()
+        && localIdentities(config, mesh.current()).stream().allMatch(id -> identities.get(id).isPresent());
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   /** What {@code /config_dump} shows: the config version in force and what the agent holds. */
@@ -272,6 +330,13 @@ public final class NodeAgent implements AutoCloseable {
     drain.drain(Duration.ZERO).join();
     pool.closeAll();
     background.shutdownNow();
+    if (manager != null) {
+      manager.close();
+    }
+    certificates.shutdownNow();
+    if (caClient != null) {
+      caClient.close();
+    }
     mesh.close();
     admin.close();
     vertx.close();
@@ -290,6 +355,9 @@ public final class NodeAgent implements AutoCloseable {
     EventLoopGroup workers;
     ScheduledExecutorService background;
     Vertx vertx;
+    ScheduledExecutorService certificates;
+    CaClient caClient;
+    CertificateManager manager;
     AdminServers admin;
     Transport transport;
     MeshTls tls;
