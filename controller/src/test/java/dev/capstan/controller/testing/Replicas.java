@@ -30,7 +30,13 @@ import java.util.function.Predicate;
 public final class Replicas implements AutoCloseable {
 
   /** One controller replica. */
-  public record Replica(int port, HazelcastInstance hazelcast, OldestMember leadership, Distribution distribution) {
+  public record Replica(int port, HazelcastInstance hazelcast, OldestMember leadership, Distribution distribution,
+      SimpleMeterRegistry registry) {
+    /** Entries this replica's publisher wrote (added or changed), over all its publications. */
+    public double entriesWritten() {
+      return registry.get("capstan_controller_entries_written_total").counter().count();
+    }
+
     public void kill() {
       distribution.close();
       leadership.close();
@@ -55,8 +61,9 @@ public final class Replicas implements AutoCloseable {
         ports.stream().map(p -> "127.0.0.1:" + p).toList(), Optional.empty());
     HazelcastInstance hz = Members.start(settings, clusterName + "-" + i + "-" + UUID.randomUUID());
     OldestMember leadership = new OldestMember(hz);
-    Publisher publisher = new Publisher(hz, "replica-" + i, Clock.systemUTC(), new SimpleMeterRegistry());
-    Replica r = new Replica(ports.get(i), hz, leadership, new Distribution(publisher, leadership));
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    Publisher publisher = new Publisher(hz, "replica-" + i, Clock.systemUTC(), registry);
+    Replica r = new Replica(ports.get(i), hz, leadership, new Distribution(publisher, leadership), registry);
     running.add(r);
     return r;
   }
