@@ -1,18 +1,15 @@
 package dev.capstan.controller;
 
 import static dev.capstan.nodeagent.testing.TwoNodeMesh.connectFrom;
+import static dev.capstan.nodeagent.testing.TwoNodeMesh.freePortOn;
 import static dev.capstan.nodeagent.testing.TwoNodeMesh.roundTrip;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.capstan.controller.testing.Replicas;
-import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.testing.EchoServer;
 import dev.capstan.nodeagent.NodeAgent;
 import dev.capstan.nodeagent.config.AgentConfig;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +56,7 @@ class ControllerEndToEndTest {
     String tokens = Files.readString(dir.resolve("tokens.yaml"));
     Files.writeString(dir.resolve("node-a.token"), tokens.lines().filter(l -> l.startsWith("node-a")).findFirst().orElseThrow().substring(8));
     Files.writeString(dir.resolve("node-b.token"), tokens.lines().filter(l -> l.startsWith("node-b")).findFirst().orElseThrow().substring(8));
-    int hazelcastPort = freePort("127.0.0.1");
+    int hazelcastPort = freePortOn("127.0.0.1");
     String cluster = "e2e-" + UUID.randomUUID();
     controllerYaml = """
         name: controller-0
@@ -70,10 +67,10 @@ class ControllerEndToEndTest {
         admin: 127.0.0.1:0
         metrics: 127.0.0.1:0
         ready: 127.0.0.1:0
-        """.formatted(cluster, hazelcastPort, freePort("127.0.0.1"));
+        """.formatted(cluster, hazelcastPort, freePortOn("127.0.0.1"));
     controller = Controller.start(ControllerConfig.parse(controllerYaml, "controller.yaml", dir));
     running.add(controller);
-    int hbonePort = freePort(FRONTEND, BACKEND);
+    int hbonePort = freePortOn(FRONTEND, BACKEND);
     a = NodeAgent.start(agent("node-a", cluster, hazelcastPort, hbonePort,
         "upstreams: [{listen: \"127.0.0.1:0\", service: shop/backend, port: 80}]"));
     running.add(a);
@@ -210,30 +207,5 @@ class ControllerEndToEndTest {
 
   private static String token() {
     return UUID.randomUUID().toString().replace("-", "");
-  }
-
-  /** A port free on every given IP (HBONE listens on the same port on every pod IP). */
-  private static int freePort(String... ips) throws IOException {
-    java.util.Random random = new java.util.Random();
-    for (int attempt = 0; attempt < 100; attempt++) {
-      int port = 20_000 + random.nextInt(12_000);
-      boolean free = true;
-      for (String ip : ips) {
-        try (ServerSocket s = new ServerSocket()) {
-          s.bind(new InetSocketAddress(InetAddress.getByName(ip), port));
-        } catch (IOException e) {
-          free = false;
-        }
-      }
-      if (free) {
-        return port;
-      }
-    }
-    throw new IOException("no free port");
-  }
-
-  static {
-    // SpiffeId is referenced so a renamed trust domain default fails this test at compile time.
-    SpiffeId.of("cluster.local", "shop", "frontend");
   }
 }

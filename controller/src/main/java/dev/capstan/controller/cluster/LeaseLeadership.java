@@ -5,11 +5,7 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,17 +19,11 @@ public final class LeaseLeadership implements Leadership {
 
   private static final Logger LOG = LoggerFactory.getLogger(LeaseLeadership.class);
 
-  private final List<Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
-  private final ExecutorService events = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "capstan-leadership");
-    t.setDaemon(true);
-    return t;
-  });
+  private final LeaderEvents events = new LeaderEvents();
   private final KubernetesClient client;
   private final String namespace;
   private final String leaseName;
   private final String identity;
-  private volatile boolean leader;
   private volatile boolean closed;
   private volatile CompletableFuture<?> election;
 
@@ -75,26 +65,17 @@ public final class LeaseLeadership implements Leadership {
   }
 
   private void set(boolean now) {
-    if (now != leader) {
-      leader = now;
-      LOG.info("{} leadership (lease {}/{}) as {}", now ? "gained" : "lost", namespace, leaseName, identity);
-      listeners.forEach(l -> l.accept(now));
-    }
+    events.set(now, "lease " + namespace + "/" + leaseName + " as " + identity);
   }
 
   @Override
   public boolean isLeader() {
-    return leader;
+    return events.leader();
   }
 
   @Override
   public void onChange(Consumer<Boolean> listener) {
-    events.execute(() -> {
-      listeners.add(listener);
-      if (leader) {
-        listener.accept(true);
-      }
-    });
+    events.onChange(listener);
   }
 
   @Override
@@ -104,7 +85,6 @@ public final class LeaseLeadership implements Leadership {
     if (e != null) {
       e.cancel(true);
     }
-    events.shutdownNow();
-    leader = false;
+    events.close();
   }
 }

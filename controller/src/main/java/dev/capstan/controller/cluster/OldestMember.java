@@ -4,11 +4,7 @@ import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
-import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,14 +19,8 @@ public final class OldestMember implements Leadership {
   private static final Logger LOG = LoggerFactory.getLogger(OldestMember.class);
 
   private final HazelcastInstance hazelcast;
-  private final List<Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
-  private final ExecutorService events = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "capstan-leadership");
-    t.setDaemon(true);
-    return t;
-  });
+  private final LeaderEvents events = new LeaderEvents();
   private final UUID registration;
-  private volatile boolean leader;
 
   public OldestMember(HazelcastInstance hazelcast) {
     this.hazelcast = hazelcast;
@@ -50,27 +40,17 @@ public final class OldestMember implements Leadership {
 
   private void evaluate() {
     Member oldest = hazelcast.getCluster().getMembers().iterator().next();
-    boolean now = oldest.localMember();
-    if (now != leader) {
-      leader = now;
-      LOG.info("{} leadership: the oldest member is {}", now ? "gained" : "lost", oldest.getAddress());
-      listeners.forEach(l -> l.accept(now));
-    }
+    events.set(oldest.localMember(), "the oldest member is " + oldest.getAddress());
   }
 
   @Override
   public boolean isLeader() {
-    return leader;
+    return events.leader();
   }
 
   @Override
   public void onChange(Consumer<Boolean> listener) {
-    events.execute(() -> {
-      listeners.add(listener);
-      if (leader) {
-        listener.accept(true);
-      }
-    });
+    events.onChange(listener);
   }
 
   @Override
@@ -80,7 +60,6 @@ public final class OldestMember implements Leadership {
     } catch (RuntimeException e) {
       LOG.debug("membership listener not removed: {}", e.toString());
     }
-    events.shutdownNow();
-    leader = false;
+    events.close();
   }
 }

@@ -242,11 +242,16 @@ public final class TwoNodeMesh implements AutoCloseable {
    * test can hold it.
    */
   private static int freePort() throws IOException {
+    return freePortOn(POD_A, POD_C, POD_B1, POD_B2, POD_B3, "127.0.0.1");
+  }
+
+  /** A port free on every one of {@code ips}, below the ephemeral range. */
+  public static int freePortOn(String... ips) throws IOException {
     java.util.Random random = new java.util.Random();
     for (int attempt = 0; attempt < 100; attempt++) {
       int port = 20_000 + random.nextInt(12_000);
       boolean free = true;
-      for (String ip : new String[] {POD_A, POD_C, POD_B1, POD_B2, POD_B3, "127.0.0.1"}) {
+      for (String ip : ips) {
         try (ServerSocket s = new ServerSocket()) {
           s.bind(new InetSocketAddress(InetAddress.getByName(ip), port));
         } catch (IOException taken) {
@@ -258,7 +263,7 @@ public final class TwoNodeMesh implements AutoCloseable {
         return port;
       }
     }
-    throw new IOException("no free HBONE port for the test mesh");
+    throw new IOException("no port free on every one of " + String.join(", ", ips));
   }
 
   @Override
