@@ -81,13 +81,20 @@ public final class Controller implements AutoCloseable {
     this.placements = placements;
   }
 
-  /** Starts a replica; throws if a part cannot start (nothing is left running then). */
+  /**
+   * Starts a replica; throws if a part cannot start. In a cluster it talks to the API server of
+   * its in-cluster config or {@code KUBECONFIG}.
+   */
   public static Controller start(ControllerConfig config) throws Exception {
-    Clock clock = Clock.systemUTC();
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     boolean inCluster = config.source() instanceof ControllerConfig.Kubernetes
         || config.ca().root() instanceof ControllerConfig.RootSecret;
-    Optional<KubernetesClient> kubernetes = inCluster ? Optional.of(new KubernetesClientBuilder().build()) : Optional.empty();
+    return start(config, inCluster ? Optional.of(new KubernetesClientBuilder().build()) : Optional.empty());
+  }
+
+  /** Starts a replica with this Kubernetes client (closed with the replica). */
+  public static Controller start(ControllerConfig config, Optional<KubernetesClient> kubernetes) throws Exception {
+    Clock clock = Clock.systemUTC();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     HazelcastInstance hazelcast = Members.start(config.hazelcast(), "capstan-controller-" + config.name());
     Leadership leadership = config.leader() == ControllerConfig.Leader.LEASE
         ? new LeaseLeadership(kubernetes.orElseThrow(), config.namespace(), "capstan-controller", config.name())
@@ -232,8 +239,8 @@ public final class Controller implements AutoCloseable {
     admin.close();
     ca.close();
     source.close();
-    distribution.close();
     leadership.close();
+    distribution.close();
     hazelcast.shutdown();
     vertx.close();
     kubernetes.ifPresent(KubernetesClient::close);

@@ -34,21 +34,23 @@ public final class Distribution implements AutoCloseable {
   public Distribution(Publisher publisher, Leadership leadership) {
     this.publisher = publisher;
     this.leadership = leadership;
-    leadership.onChange(leader -> thread.execute(() -> {
-      if (leader) {
-        publisher.rebase();
-        MeshSnapshot s = latest;
-        if (s != null) {
-          write(s);
-        }
+    leadership.onChange(leader -> {
+      if (leader && !thread.isShutdown()) {
+        thread.execute(() -> {
+          publisher.rebase();
+          MeshSnapshot s = latest;
+          if (s != null) {
+            write(s);
+          }
+        });
       }
-    }));
+    });
   }
 
   /** A new snapshot from the source (any thread). */
   public void offer(MeshSnapshot snapshot) {
     latest = snapshot;
-    if (pending.getAndSet(snapshot) == null) {
+    if (pending.getAndSet(snapshot) == null && !thread.isShutdown()) {
       thread.execute(() -> {
         MeshSnapshot s = pending.getAndSet(null);
         if (s != null && leadership.isLeader()) {
