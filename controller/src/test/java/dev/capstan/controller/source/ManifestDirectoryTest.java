@@ -73,7 +73,7 @@ class ManifestDirectoryTest {
 
   @Test
   void example_clusterless_mesh_loads() {
-    MeshSnapshot snapshot = valid(ManifestDirectory.load(Path.of("..", "examples", "clusterless")));
+    MeshSnapshot snapshot = valid(ManifestDirectory.load(Path.of("..", "examples", "clusterless", "manifests")));
 
     String frontendUid = ManifestDirectory.derivedUid("Pod", "shop", "frontend-1");
     String backendUid = ManifestDirectory.derivedUid("Pod", "shop", "backend-v1-1");
