@@ -137,8 +137,8 @@ public final class Controller implements AutoCloseable {
       return new ManifestSource(m.dir(), m.pollInterval());
     }
     ControllerConfig.Kubernetes k = (ControllerConfig.Kubernetes) config.source();
-    return new KubernetesSource(kubernetes.orElseThrow(), KubernetesSource.Options.defaults()
-        .withNamespaces(k.namespaces()).withDebounce(k.debounce()));
+    return new KubernetesSource(kubernetes.orElseThrow(),
+        new KubernetesSource.Options(k.namespaces(), k.resync(), k.debounce()));
   }
 
   private static CaSource caSource(ControllerConfig config, CaConfig caConfig, Optional<KubernetesClient> kubernetes,

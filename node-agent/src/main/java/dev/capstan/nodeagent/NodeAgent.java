@@ -217,7 +217,7 @@ public final class NodeAgent implements AutoCloseable {
     NodeAgent agent = new NodeAgent(b);
     self[0] = agent;
     agent.ready = true;
-    LOG.info("node agent for {} ready: transport {}, TLS {}, mesh version {}, listening {}",
+    LOG.info("node agent for {} started (ready once the mesh and its certificates are in): transport {}, TLS {}, mesh version {}, listening {}",
         config.node(), b.transport.name(), b.tls.provider(), b.mesh.current().version(), b.listeners.bound());
     return agent;
   }

@@ -44,7 +44,8 @@ import org.slf4j.LoggerFactory;
  * <p>Hazelcast delivers events at most once (a listener registering on a member that is just
  * joining, or a full event queue, can lose one), so a periodic check compares the published
  * version and entry counts with the view's and re-reads the maps when they still differ on two
- * checks in a row.
+ * checks in a row. Counts cannot reveal a lost update of an entry, so every {@value
+ * #FULL_RELOAD_EVERY_CHECKS}th check re-reads the maps anyway: a lost update lives at most that long.
  */
 public final class HazelcastMeshView implements MeshView {
 
@@ -75,6 +76,8 @@ public final class HazelcastMeshView implements MeshView {
   private boolean listening;
   private boolean awaitingFullLoad = true;
   private boolean differedLastCheck;
+  private int checks;
+  static final int FULL_RELOAD_EVERY_CHECKS = 60;
   private volatile MeshIndex current = new MeshIndex(new MeshSnapshot("none", List.of(), List.of(), List.of()));
 
   /** Starts connecting in the background; the view is empty and not ready until the first load. */
@@ -232,6 +235,11 @@ public final class HazelcastMeshView implements MeshView {
           || published.entries().workloads() != workloads.size()
           || published.entries().services() != services.size()
           || published.entries().policies() != policies.size());
+      if (published != null && ++checks % FULL_RELOAD_EVERY_CHECKS == 0) {
+        fullLoad(published);
+        differedLastCheck = false;
+        return;
+      }
       if (differs && (differedLastCheck || version == null)) {
         LOG.warn("mesh view {} differs from the published {} ({} workload IPs, {} services, {} policy namespaces held):"
             + " an event was missed, re-reading the maps", version == null ? "none" : version.label(), published,

@@ -1,2 +1,2 @@
-/** The agent's view of the mesh: one interface, an immutable index per version, and its file-backed source. */
+/** The agent's view of the mesh: one interface, an immutable index per version, and its sources (the controller through Hazelcast, or a file). */
 package dev.capstan.nodeagent.state;
