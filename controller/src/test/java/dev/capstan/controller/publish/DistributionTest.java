@@ -100,6 +100,23 @@ class DistributionTest {
   }
 
   @Test
+  void an_event_the_agent_never_got_is_repaired_by_the_version_check() {
+    replicas = new Replicas(1);
+    Replicas.Replica r = replicas.start(0);
+    HazelcastMeshView agent = replicas.agent("a");
+    replicas.offer(Meshes.mesh("h1", 20, 2));
+    await(agent, i -> i.version().equals("1-h1"), WAIT);
+
+    // Evicting fires no "removed" event, so when the publisher then deletes the entry there is
+    // nothing left to delete and the agent hears nothing: a lost removal.
+    r.hazelcast().getMap(dev.capstan.core.mesh.MeshMaps.WORKLOADS).evict(Meshes.ip(0));
+    replicas.offer(Meshes.mesh("h2", Meshes.mesh("x", 20, 2).workloads().subList(1, 20)));
+
+    MeshIndex index = await(agent, i -> i.version().equals("2-h2") && i.snapshot().workloads().size() == 19, WAIT);
+    assertThat(index.snapshot().workloads()).noneMatch(w -> w.ips().contains(Meshes.ip(0)));
+  }
+
+  @Test
   void agents_keep_the_last_known_mesh_while_the_controller_is_down_then_catch_up() {
     replicas = new Replicas(1);
     Replicas.Replica r = replicas.start(0);

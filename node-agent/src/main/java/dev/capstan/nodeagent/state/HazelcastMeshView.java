@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Hazelcast delivers events at most once (a listener registering on a member that is just
  * joining, or a full event queue, can lose one), so a periodic check compares the published
- * version and entry counts with the view's and re-reads the maps when they still differ on two
- * checks in a row. Counts cannot reveal a lost update of an entry, so every {@value
+ * version and entry counts with the view's and re-reads the maps when the same published version
+ * still differs one check later. Counts cannot reveal a lost update of an entry, so every {@value
  * #FULL_RELOAD_EVERY_CHECKS}th check re-reads the maps anyway: a lost update lives at most that long.
  */
 public final class HazelcastMeshView implements MeshView {
@@ -75,7 +75,8 @@ public final class HazelcastMeshView implements MeshView {
   private boolean rebuildQueued;
   private boolean listening;
   private boolean awaitingFullLoad = true;
-  private boolean differedLastCheck;
+  /** The published version that differed from the view at the last check, if any. */
+  private MeshVersion differing;
   private int checks;
   static final int FULL_RELOAD_EVERY_CHECKS = 60;
   private volatile MeshIndex current = new MeshIndex(new MeshSnapshot("none", List.of(), List.of(), List.of()));
@@ -224,30 +225,38 @@ public final class HazelcastMeshView implements MeshView {
     firstLoad.countDown();
   }
 
-  /** On the mesh thread: the anti-entropy check against the published version. */
+  /**
+   * On the mesh thread: the anti-entropy check against the published version. A difference is
+   * acted on only when the same published version still differs one check later: under a steady
+   * stream of changes the view is always a little behind, and that is not a lost event.
+   */
   private void check() {
     if (!listening || !client.getLifecycleService().isRunning()) {
       return;
     }
     try {
       MeshVersion published = client.<String, MeshVersion>getMap(MeshMaps.META).get(MeshMaps.VERSION_KEY);
-      boolean differs = published != null && (version == null || !published.equals(version)
-          || published.entries().workloads() != workloads.size()
-          || published.entries().services() != services.size()
-          || published.entries().policies() != policies.size());
-      if (published != null && ++checks % FULL_RELOAD_EVERY_CHECKS == 0) {
-        fullLoad(published);
-        differedLastCheck = false;
+      if (published == null) {
         return;
       }
-      if (differs && (differedLastCheck || version == null)) {
+      if (++checks % FULL_RELOAD_EVERY_CHECKS == 0) {
+        fullLoad(published);
+        differing = null;
+        return;
+      }
+      boolean differs = version == null || !published.equals(version)
+          || published.entries().workloads() != workloads.size()
+          || published.entries().services() != services.size()
+          || published.entries().policies() != policies.size();
+      if (differs && (version == null || published.equals(differing))) {
         LOG.warn("mesh view {} differs from the published {} ({} workload IPs, {} services, {} policy namespaces held):"
             + " an event was missed, re-reading the maps", version == null ? "none" : version.label(), published,
             workloads.size(), services.size(), policies.size());
         fullLoad(published);
-        differs = false;
+        differing = null;
+        return;
       }
-      differedLastCheck = differs;
+      differing = differs ? published : null;
     } catch (RuntimeException e) {
       LOG.debug("mesh check skipped: {}", e.toString());
     }
