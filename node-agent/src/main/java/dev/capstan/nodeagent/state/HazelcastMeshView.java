@@ -184,7 +184,8 @@ public final class HazelcastMeshView implements MeshView {
 
   private <V> void applyLater(Map<String, V> state, String key, V value) {
     thread.execute(() -> {
-      state.put(key, intern(value));
+      V interned = intern(value);
+      state.put(interned instanceof Workload w ? Interner.ipKey(w, key) : key, interned);
       queueRebuild();
     });
   }
@@ -208,7 +209,10 @@ public final class HazelcastMeshView implements MeshView {
   private void fullLoad(MeshVersion published) {
     interner = new Interner();
     Map<String, Workload> w = new HashMap<>();
-    this.<Workload>copy(client.getMap(MeshMaps.WORKLOADS)).forEach((ip, workload) -> w.put(ip, interner.workload(workload)));
+    this.<Workload>copy(client.getMap(MeshMaps.WORKLOADS)).forEach((ip, workload) -> {
+      Workload interned = interner.workload(workload);
+      w.put(Interner.ipKey(interned, ip), interned);
+    });
     Map<String, Service> s = copy(client.getMap(MeshMaps.SERVICES));
     Map<String, NamespacePolicies> p = copy(client.getMap(MeshMaps.POLICIES));
     workloads.clear();
@@ -282,6 +286,8 @@ public final class HazelcastMeshView implements MeshView {
     }
     Map<String, Workload> byUid = new LinkedHashMap<>();
     workloads.values().forEach(w -> byUid.putIfAbsent(w.uid(), w));
+    // Endpoints name workloads by uid: point them at the workload's own uid string, once per service.
+    services.replaceAll((key, service) -> Interner.endpointUids(service, byUid));
     List<AuthorizationPolicy> all = new ArrayList<>();
     policies.values().forEach(np -> all.addAll(np.policies()));
     MeshIndex next = new MeshIndex(new MeshSnapshot(version.label(), List.copyOf(byUid.values()),
