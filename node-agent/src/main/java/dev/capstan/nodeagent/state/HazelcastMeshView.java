@@ -9,6 +9,7 @@ import com.hazelcast.map.IMap;
 import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryRemovedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
+import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.mesh.MeshMaps;
 import dev.capstan.core.mesh.MeshVersion;
 import dev.capstan.core.mesh.NamespacePolicies;
@@ -17,17 +18,20 @@ import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.Workload;
 import dev.capstan.nodeagent.config.AgentConfig;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,7 +72,8 @@ public final class HazelcastMeshView implements MeshView {
   private final CountDownLatch created = new CountDownLatch(1);
   private Interner interner = new Interner();
   // Owned by the mesh thread.
-  private final Map<String, Workload> workloads = new HashMap<>();
+  /** Keyed by the parsed address, parsed once per event: index rebuilds copy it without parsing. */
+  private final Map<InetAddress, Workload> workloads = new HashMap<>();
   private final Map<String, Service> services = new HashMap<>();
   private final Map<String, NamespacePolicies> policies = new HashMap<>();
   private MeshVersion version;
@@ -150,9 +155,9 @@ public final class HazelcastMeshView implements MeshView {
         return;
       }
       if (!listening) {
-        listen(client.getMap(MeshMaps.WORKLOADS), workloads);
-        listen(client.getMap(MeshMaps.SERVICES), services);
-        listen(client.getMap(MeshMaps.POLICIES), policies);
+        listen(client.getMap(MeshMaps.WORKLOADS), HazelcastMeshView::address, workloads);
+        listen(client.getMap(MeshMaps.SERVICES), k -> k, services);
+        listen(client.getMap(MeshMaps.POLICIES), k -> k, policies);
         IMap<String, MeshVersion> meta = client.getMap(MeshMaps.META);
         meta.addEntryListener((EntryAddedListener<String, MeshVersion>) e -> thread.execute(() -> versioned(e.getValue())), true);
         meta.addEntryListener((EntryUpdatedListener<String, MeshVersion>) e -> thread.execute(() -> versioned(e.getValue())), true);
@@ -173,21 +178,35 @@ public final class HazelcastMeshView implements MeshView {
     }
   }
 
-  private <V> void listen(IMap<String, V> map, Map<String, V> state) {
-    map.addEntryListener((EntryAddedListener<String, V>) e -> applyLater(state, e.getKey(), e.getValue()), true);
-    map.addEntryListener((EntryUpdatedListener<String, V>) e -> applyLater(state, e.getKey(), e.getValue()), true);
+  private <K, V> void listen(IMap<String, V> map, Function<String, K> keyOf, Map<K, V> state) {
+    map.addEntryListener((EntryAddedListener<String, V>) e -> applyLater(state, keyOf, e.getKey(), e.getValue()), true);
+    map.addEntryListener((EntryUpdatedListener<String, V>) e -> applyLater(state, keyOf, e.getKey(), e.getValue()), true);
     map.addEntryListener((EntryRemovedListener<String, V>) e -> thread.execute(() -> {
-      state.remove(e.getKey());
-      queueRebuild();
+      K key = keyOf.apply(e.getKey());
+      if (key != null) {
+        state.remove(key);
+        queueRebuild();
+      }
     }), true);
   }
 
-  private <V> void applyLater(Map<String, V> state, String key, V value) {
+  private <K, V> void applyLater(Map<K, V> state, Function<String, K> keyOf, String key, V value) {
     thread.execute(() -> {
-      V interned = intern(value);
-      state.put(interned instanceof Workload w ? Interner.ipKey(w, key) : key, interned);
-      queueRebuild();
+      K k = keyOf.apply(key);
+      if (k != null) {
+        state.put(k, intern(value));
+        queueRebuild();
+      }
     });
+  }
+
+  /** A workload map key as an address; a key that is not a literal IP is logged and skipped. */
+  private static InetAddress address(String key) {
+    Optional<InetAddress> ip = Hbone.literalIp(key);
+    if (ip.isEmpty()) {
+      LOG.error("workload entry under '{}' ignored: the key is not an IP address", key);
+    }
+    return ip.orElse(null);
   }
 
   /** Workloads are stored with shared strings and label maps: the bulk of the view's memory. */
@@ -208,10 +227,12 @@ public final class HazelcastMeshView implements MeshView {
   /** Replaces the state with the maps' content. Events queued behind this task are newer. */
   private void fullLoad(MeshVersion published) {
     interner = new Interner();
-    Map<String, Workload> w = new HashMap<>();
+    Map<InetAddress, Workload> w = new HashMap<>();
     this.<Workload>copy(client.getMap(MeshMaps.WORKLOADS)).forEach((ip, workload) -> {
-      Workload interned = interner.workload(workload);
-      w.put(Interner.ipKey(interned, ip), interned);
+      InetAddress key = address(ip);
+      if (key != null) {
+        w.put(key, interner.workload(workload));
+      }
     });
     Map<String, Service> s = copy(client.getMap(MeshMaps.SERVICES));
     Map<String, NamespacePolicies> p = copy(client.getMap(MeshMaps.POLICIES));
@@ -290,8 +311,7 @@ public final class HazelcastMeshView implements MeshView {
     services.replaceAll((key, service) -> Interner.endpointUids(service, byUid));
     List<AuthorizationPolicy> all = new ArrayList<>();
     policies.values().forEach(np -> all.addAll(np.policies()));
-    MeshIndex next = new MeshIndex(new MeshSnapshot(version.label(), List.copyOf(byUid.values()),
-        List.copyOf(services.values()), all));
+    MeshIndex next = MeshIndex.of(version.label(), workloads, List.copyOf(services.values()), all);
     current = next;
     listeners.forEach(l -> {
       try {

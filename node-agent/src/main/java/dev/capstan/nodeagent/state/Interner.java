@@ -23,16 +23,6 @@ final class Interner {
         string(w.node()), labels.computeIfAbsent(w.labels(), l -> l), w.waypoint() == null ? null : string(w.waypoint()));
   }
 
-  /** The workload's own instance of {@code ip}, so the state map's key is not a second copy. */
-  static String ipKey(Workload w, String ip) {
-    for (String own : w.ips()) {
-      if (own.equals(ip)) {
-        return own;
-      }
-    }
-    return ip;
-  }
-
   /**
    * The service with each endpoint's uid replaced by the workload's own uid string (the same
    * service when they already are), so an endpoint costs its record and not another uid.

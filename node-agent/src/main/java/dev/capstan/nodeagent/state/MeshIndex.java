@@ -24,9 +24,9 @@ public final class MeshIndex {
   public record Target(Workload workload, InetSocketAddress address, Optional<Service> service) {}
 
   private final MeshSnapshot snapshot;
-  private final Map<InetAddress, Workload> workloadsByIp = new HashMap<>();
+  private final Map<InetAddress, Workload> workloadsByIp;
   private final Map<String, Workload> workloadsByUid = new HashMap<>();
-  /** Each workload's first IP, parsed once per config rather than once per connection. */
+  /** The address each workload's endpoints are dialed at, parsed once per config rather than once per connection. */
   private final Map<String, InetAddress> primaryIps = new HashMap<>();
   private final Map<InetSocketAddress, Service> servicesByVip = new HashMap<>();
   private final Map<String, Service> servicesByKey = new HashMap<>();
@@ -34,14 +34,41 @@ public final class MeshIndex {
   private final Map<String, AtomicInteger> cursors = new HashMap<>();
 
   public MeshIndex(MeshSnapshot snapshot) {
-    this.snapshot = snapshot;
-    for (Workload w : snapshot.workloads()) {
-      workloadsByUid.put(w.uid(), w);
+    this(snapshot, parse(snapshot.workloads()));
+  }
+
+  /**
+   * An index over workloads already keyed by their parsed addresses (the Hazelcast view keeps its
+   * state that way), so a rebuild copies maps instead of parsing every address again.
+   */
+  public static MeshIndex of(String version, Map<InetAddress, Workload> workloadsByIp, List<Service> services,
+      List<AuthorizationPolicy> policies) {
+    Map<String, Workload> byUid = new java.util.LinkedHashMap<>();
+    workloadsByIp.values().forEach(w -> byUid.putIfAbsent(w.uid(), w));
+    return new MeshIndex(new MeshSnapshot(version, List.copyOf(byUid.values()), services, policies),
+        new HashMap<>(workloadsByIp));
+  }
+
+  private static Map<InetAddress, Workload> parse(List<Workload> workloads) {
+    Map<InetAddress, Workload> byIp = new HashMap<>();
+    for (Workload w : workloads) {
       for (String ip : w.ips()) {
-        Hbone.literalIp(ip).ifPresent(a -> {
-          workloadsByIp.put(a, w);
-          primaryIps.putIfAbsent(w.uid(), a);
-        });
+        Hbone.literalIp(ip).ifPresent(a -> byIp.put(a, w));
+      }
+    }
+    return byIp;
+  }
+
+  private MeshIndex(MeshSnapshot snapshot, Map<InetAddress, Workload> byIp) {
+    this.snapshot = snapshot;
+    this.workloadsByIp = byIp;
+    for (Map.Entry<InetAddress, Workload> e : byIp.entrySet()) {
+      Workload w = e.getValue();
+      workloadsByUid.put(w.uid(), w);
+      // The address dialed for an endpoint: IPv4 when the workload has one.
+      InetAddress had = primaryIps.get(w.uid());
+      if (had == null || (had instanceof java.net.Inet6Address && e.getKey() instanceof java.net.Inet4Address)) {
+        primaryIps.put(w.uid(), e.getKey());
       }
     }
     for (Service s : snapshot.services()) {
