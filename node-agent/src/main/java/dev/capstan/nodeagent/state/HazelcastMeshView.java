@@ -73,9 +73,9 @@ public final class HazelcastMeshView implements MeshView {
   private Interner interner = new Interner();
   // Owned by the mesh thread.
   /** Keyed by the parsed address, parsed once per event: index rebuilds copy it without parsing. */
-  private final Map<InetAddress, Workload> workloads = new HashMap<>();
-  private final Map<String, Service> services = new HashMap<>();
-  private final Map<String, NamespacePolicies> policies = new HashMap<>();
+  private final Owned<InetAddress, Workload> workloads = new Owned<>();
+  private final Owned<String, Service> services = new Owned<>();
+  private final Owned<String, NamespacePolicies> policies = new Owned<>();
   private MeshVersion version;
   private boolean rebuildQueued;
   private boolean listening;
@@ -178,23 +178,23 @@ public final class HazelcastMeshView implements MeshView {
     }
   }
 
-  private <K, V> void listen(IMap<String, V> map, Function<String, K> keyOf, Map<K, V> state) {
+  private <K, V> void listen(IMap<String, V> map, Function<String, K> keyOf, Owned<K, V> state) {
     map.addEntryListener((EntryAddedListener<String, V>) e -> applyLater(state, keyOf, e.getKey(), e.getValue()), true);
     map.addEntryListener((EntryUpdatedListener<String, V>) e -> applyLater(state, keyOf, e.getKey(), e.getValue()), true);
     map.addEntryListener((EntryRemovedListener<String, V>) e -> thread.execute(() -> {
       K key = keyOf.apply(e.getKey());
       if (key != null) {
-        state.remove(key);
+        state.write().remove(key);
         queueRebuild();
       }
     }), true);
   }
 
-  private <K, V> void applyLater(Map<K, V> state, Function<String, K> keyOf, String key, V value) {
+  private <K, V> void applyLater(Owned<K, V> state, Function<String, K> keyOf, String key, V value) {
     thread.execute(() -> {
       K k = keyOf.apply(key);
       if (k != null) {
-        state.put(k, intern(value));
+        state.write().put(k, intern(value));
         queueRebuild();
       }
     });
@@ -236,12 +236,9 @@ public final class HazelcastMeshView implements MeshView {
     });
     Map<String, Service> s = copy(client.getMap(MeshMaps.SERVICES));
     Map<String, NamespacePolicies> p = copy(client.getMap(MeshMaps.POLICIES));
-    workloads.clear();
-    workloads.putAll(w);
-    services.clear();
-    services.putAll(s);
-    policies.clear();
-    policies.putAll(p);
+    workloads.replace(w);
+    services.replace(s);
+    policies.replace(p);
     version = published;
     awaitingFullLoad = false;
     rebuild();
@@ -270,13 +267,13 @@ public final class HazelcastMeshView implements MeshView {
         return;
       }
       boolean differs = version == null || !published.equals(version)
-          || published.entries().workloads() != workloads.size()
-          || published.entries().services() != services.size()
-          || published.entries().policies() != policies.size();
+          || published.entries().workloads() != workloads.read().size()
+          || published.entries().services() != services.read().size()
+          || published.entries().policies() != policies.read().size();
       if (differs && (version == null || published.equals(differing))) {
         LOG.warn("mesh view {} differs from the published {} ({} workload IPs, {} services, {} policy namespaces held):"
             + " an event was missed, re-reading the maps", version == null ? "none" : version.label(), published,
-            workloads.size(), services.size(), policies.size());
+            workloads.read().size(), services.read().size(), policies.read().size());
         fullLoad(published);
         differing = null;
         return;
@@ -306,12 +303,18 @@ public final class HazelcastMeshView implements MeshView {
       return;
     }
     Map<String, Workload> byUid = new LinkedHashMap<>();
-    workloads.values().forEach(w -> byUid.putIfAbsent(w.uid(), w));
+    workloads.read().values().forEach(w -> byUid.putIfAbsent(w.uid(), w));
     // Endpoints name workloads by uid: point them at the workload's own uid string, once per service.
-    services.replaceAll((key, service) -> Interner.endpointUids(service, byUid));
+    for (Map.Entry<String, Service> e : services.read().entrySet()) {
+      Service shared = Interner.endpointUids(e.getValue(), byUid);
+      if (shared != e.getValue()) {
+        services.write().put(e.getKey(), shared);
+      }
+    }
     List<AuthorizationPolicy> all = new ArrayList<>();
-    policies.values().forEach(np -> all.addAll(np.policies()));
-    MeshIndex next = MeshIndex.of(version.label(), workloads, List.copyOf(services.values()), all);
+    policies.read().values().forEach(np -> all.addAll(np.policies()));
+    // The index owns the workload map from here on; the next event copies it first.
+    MeshIndex next = MeshIndex.of(version.label(), workloads.share(), List.copyOf(services.read().values()), all);
     current = next;
     listeners.forEach(l -> {
       try {
@@ -320,6 +323,38 @@ public final class HazelcastMeshView implements MeshView {
         LOG.error("mesh change listener failed: {}", e.toString(), e);
       }
     });
+  }
+
+  /**
+   * A state map written by the mesh thread and handed whole to each new index: after {@link
+   * #share()} the next write copies it first (copy on write), so the index never changes under the
+   * data path and the view holds one copy of its workloads, not two.
+   */
+  private static final class Owned<K, V> {
+    private Map<K, V> map = new HashMap<>();
+    private boolean shared;
+
+    Map<K, V> read() {
+      return map;
+    }
+
+    Map<K, V> write() {
+      if (shared) {
+        map = new HashMap<>(map);
+        shared = false;
+      }
+      return map;
+    }
+
+    Map<K, V> share() {
+      shared = true;
+      return map;
+    }
+
+    void replace(Map<K, V> next) {
+      map = next;
+      shared = false;
+    }
   }
 
   @Override

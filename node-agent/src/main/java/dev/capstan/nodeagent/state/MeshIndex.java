@@ -39,14 +39,15 @@ public final class MeshIndex {
 
   /**
    * An index over workloads already keyed by their parsed addresses (the Hazelcast view keeps its
-   * state that way), so a rebuild copies maps instead of parsing every address again.
+   * state that way), so a rebuild parses no address. The index takes {@code workloadsByIp} as is:
+   * the caller must never change that map afterwards.
    */
   public static MeshIndex of(String version, Map<InetAddress, Workload> workloadsByIp, List<Service> services,
       List<AuthorizationPolicy> policies) {
     Map<String, Workload> byUid = new java.util.LinkedHashMap<>();
     workloadsByIp.values().forEach(w -> byUid.putIfAbsent(w.uid(), w));
     return new MeshIndex(new MeshSnapshot(version, List.copyOf(byUid.values()), services, policies),
-        new HashMap<>(workloadsByIp));
+        workloadsByIp);
   }
 
   private static Map<InetAddress, Workload> parse(List<Workload> workloads) {
