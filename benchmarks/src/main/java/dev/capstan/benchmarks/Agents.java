@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Predicate;
@@ -45,6 +47,7 @@ final class Agents implements AutoCloseable {
 
   private final List<HazelcastMeshView> views = new ArrayList<>();
   private volatile Target target;
+  private volatile long lastIndex = System.nanoTime();
 
   /** Starts {@code count} views against the controller (they connect in the background). */
   Agents(Controller controller, int count, String prefix, Duration checkEvery) {
@@ -94,7 +97,19 @@ final class Agents implements AutoCloseable {
     return new Arrivals(t.start(), content, versioned);
   }
 
+  /**
+   * Waits until no agent has built a new index for {@code quiet}: the events of the last change
+   * (or load) are all applied, so nothing transient is held when the heap is read.
+   */
+  void awaitQuiet(Duration quiet, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() - lastIndex < quiet.toNanos() && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+  }
+
   private void seen(int agent, MeshIndex index) {
+    lastIndex = System.nanoTime();
     Target t = target;
     if (t == null || t.versionedAt().get(agent) != 0) {
       return;
@@ -110,8 +125,16 @@ final class Agents implements AutoCloseable {
     }
   }
 
+  /** Closes the views in parallel: one Hazelcast client takes up to seconds to shut down on a busy machine. */
   @Override
   public void close() {
-    views.forEach(HazelcastMeshView::close);
+    ExecutorService closing = Executors.newFixedThreadPool(Math.min(32, Math.max(1, views.size())));
+    views.forEach(v -> closing.execute(v::close));
+    closing.shutdown();
+    try {
+      closing.awaitTermination(5, TimeUnit.MINUTES);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

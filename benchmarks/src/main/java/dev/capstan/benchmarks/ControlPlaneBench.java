@@ -44,6 +44,8 @@ public final class ControlPlaneBench {
 
   private static final Duration LOAD_TIMEOUT = Duration.ofMinutes(5);
   private static final Duration CHANGE_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration QUIET = Duration.ofSeconds(2);
+  private static final long STARTED = System.nanoTime();
 
   private final Settings settings;
   private final JsonObject out = new JsonObject();
@@ -96,10 +98,14 @@ public final class ControlPlaneBench {
         initialLoad(controller, agents, initial, egress);
         serializedSizes(controller, initial);
         indexRebuild(initial);
-        perAgent = viewBytes(controller, initial, connected, bare, clientBytes, egress);
+        perAgent = viewBytes(controller, agents, initial, connected, bare, clientBytes, egress);
 
-        double idlePerClient = idleEgress(egress, s.nodes());
-        propagation(controller, agents, cluster, egress, reloads, idlePerClient);
+        double idleBefore = idleEgress(egress, s.nodes());
+        propagation(controller, agents, cluster, egress, reloads, idleBefore);
+        agents.awaitQuiet(QUIET, LOAD_TIMEOUT);
+        double idlePerClient = (idleBefore + idleEgress(egress, s.nodes())) / 2;
+        out.put("idleEgressBytesPerSecondPerClient", idlePerClient);
+        netOfIdle(idlePerClient * s.nodes());
         if (s.perPodClients() > 0) {
           perPod(controller, agents, cluster, egress, reloads, idlePerClient, perAgent);
         }
@@ -182,10 +188,11 @@ public final class ControlPlaneBench {
    * Heap of {@code probeAgents} more agents started on the loaded mesh, per agent, less an empty
    * client's: one agent's view. The class histograms give where the bytes go.
    */
-  private double viewBytes(Controller controller, MeshSnapshot initial, Memory.Reading connected, Memory.Reading bare,
+  private double viewBytes(Controller controller, Agents agents, MeshSnapshot initial, Memory.Reading connected, Memory.Reading bare,
       double clientBytes, Egress egress) throws Exception {
     int k = settings.probeAgents();
     int n = initial.workloads().size();
+    agents.awaitQuiet(QUIET, LOAD_TIMEOUT);
     Memory.Reading before = Memory.read(true);
     Memory.Reading after;
     Egress.Sample sent = egress.sample();
@@ -199,6 +206,7 @@ public final class ControlPlaneBench {
       out.put("fullReadEgressBytesPerAgent", (double) sent.sent() / k);
       log("%d agents joining the loaded mesh: all loaded in %.0f ms, %.0f bytes sent per agent", k, ms,
           (double) sent.sent() / k);
+      probes.awaitQuiet(QUIET, LOAD_TIMEOUT);
       after = Memory.read(true);
     }
     double perAgent = (double) (after.heapUsed() - before.heapUsed()) / k;
@@ -228,14 +236,13 @@ public final class ControlPlaneBench {
     return perAgent;
   }
 
-  /** Bytes per second the members send to {@code clients} idle clients (checks, heartbeats). */
+  /** Bytes per second the members send to each idle client (anti-entropy checks, heartbeats), over 10 s. */
   private double idleEgress(Egress egress, int clients) throws Exception {
     Egress.Sample before = egress.sample();
     long start = System.nanoTime();
     Thread.sleep(10_000);
     Egress.Sample idle = egress.sample().minus(before);
     double perSecond = idle.sent() / ((System.nanoTime() - start) / 1e9);
-    out.put("idleEgressBytesPerSecondPerClient", perSecond / clients);
     log("idle: %.0f bytes/s to %d clients", perSecond, clients);
     return perSecond / clients;
   }
@@ -303,19 +310,25 @@ public final class ControlPlaneBench {
     Batch batch = changes(controller, List.of(agents), cluster, settings.changes());
     Egress.Sample sent = egress.sample().minus(before);
     int reread = reloads.count() - reloadsBefore;
-    double idle = idlePerClient * agents.size() * batch.seconds();
-    double rereadBytes = reread * out.getDouble("fullReadEgressBytesPerAgent");
-    double gross = (sent.sent() - idle) / settings.changes();
-    double perChange = (sent.sent() - idle - rereadBytes) / settings.changes();
     batch.put(out, "propagation");
     out.put("propagationSeconds", batch.seconds());
     out.put("antiEntropyRereads", reread);
+    out.put("propagationEgressBytes", (double) sent.sent());
+    log("propagation to %d agents over %s; %d anti-entropy re-reads", agents.size(), batch.summary(), reread);
+  }
+
+  /** Egress per change of the propagation batch, less the idle traffic over its duration and the re-reads. */
+  private void netOfIdle(double idlePerSecond) {
+    double sent = out.getDouble("propagationEgressBytes");
+    double idle = idlePerSecond * out.getDouble("propagationSeconds");
+    double rereads = out.getInteger("antiEntropyRereads") * out.getDouble("fullReadEgressBytesPerAgent");
+    double gross = (sent - idle) / settings.changes();
+    double perChange = (sent - idle - rereads) / settings.changes();
     out.put("egressBytesPerChangeGross", gross);
     out.put("egressBytesPerChange", perChange);
-    out.put("egressBytesPerChangePerAgent", perChange / agents.size());
-    log("propagation to %d agents over %s; %d anti-entropy re-reads; egress %.0f B per change (%.0f B with the"
-            + " re-reads), %.0f B per agent", agents.size(), batch.summary(), reread, perChange, gross,
-        perChange / agents.size());
+    out.put("egressBytesPerChangePerAgent", perChange / settings.nodes());
+    log("egress %.0f B per change (%.0f B with the anti-entropy re-reads), %.0f B per agent; idle %.0f B/s",
+        perChange, gross, perChange / settings.nodes(), idlePerSecond);
   }
 
   /** The same changes to one agent alone: the latency without 49 other agents sharing the two cores. */
@@ -337,11 +350,13 @@ public final class ControlPlaneBench {
   private void perPod(Controller controller, Agents agents, SyntheticCluster cluster, Egress egress, Reloads reloads,
       double idlePerClient, double perAgentHeap) throws Exception {
     int pods = settings.perPodClients();
+    agents.awaitQuiet(QUIET, LOAD_TIMEOUT);
     Memory.Reading before = Memory.read(false);
     int n = cluster.workloads();
     try (Agents sidecars = new Agents(controller, pods, "pod", settings.checkEvery())) {
       sidecars.arm(index -> index.snapshot().workloads().size() == n, null);
       require(sidecars.await(LOAD_TIMEOUT).complete(), "per-pod clients did not load within " + LOAD_TIMEOUT);
+      sidecars.awaitQuiet(QUIET, LOAD_TIMEOUT);
       Memory.Reading after = Memory.read(false);
       double heap = (double) (after.heapUsed() - before.heapUsed()) / pods;
       double threads = (double) (after.threads() - before.threads()) / pods;
@@ -400,6 +415,7 @@ public final class ControlPlaneBench {
     try (Agents probes = new Agents(controller, settings.probeAgents(), "probe-large", settings.checkEvery())) {
       probes.arm(index -> index.snapshot().workloads().size() == n, null);
       require(probes.await(LOAD_TIMEOUT).complete(), "probe agents did not load the larger mesh");
+      probes.awaitQuiet(QUIET, LOAD_TIMEOUT);
       Memory.Reading after = Memory.read(false);
       double perAgent = (double) (after.heapUsed() - before.heapUsed()) / settings.probeAgents();
       double slope = (perAgent - perAgentSmall) / (n - small);
@@ -447,6 +463,14 @@ public final class ControlPlaneBench {
   }
 
   private static void log(String format, Object... args) {
-    System.err.printf("[bench] " + format + "%n", args);
+    System.err.printf("[bench] %5.0f s  " + format + "%n",
+        prepend((System.nanoTime() - STARTED) / 1e9, args));
+  }
+
+  private static Object[] prepend(Object first, Object[] rest) {
+    Object[] all = new Object[rest.length + 1];
+    all[0] = first;
+    System.arraycopy(rest, 0, all, 1, rest.length);
+    return all;
   }
 }

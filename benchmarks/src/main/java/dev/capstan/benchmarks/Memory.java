@@ -1,6 +1,8 @@
 package dev.capstan.benchmarks;
 
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -10,7 +12,7 @@ import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
 /**
- * This JVM's memory as the benchmark reads it: heap used after full collections (MemoryMXBean),
+ * This JVM's memory as the benchmark reads it: heap used after full collections (memory pools),
  * live threads, native memory committed outside the heap (Native Memory Tracking, if the JVM runs
  * with {@code -XX:NativeMemoryTracking=summary}), and the class histogram of live objects
  * ({@code GC.class_histogram}), all through the platform MBeans.
@@ -66,17 +68,26 @@ final class Memory {
     return new Reading(used, ManagementFactory.getThreadMXBean().getThreadCount(), nativeBytes, threadBytes, histogram);
   }
 
-  /** Heap used after full GCs, once two in a row agree within 64 KiB (at most 8 rounds). */
+  /**
+   * Live heap after a full GC: the pools' usage as the collector left it (their collection
+   * usage), so what other threads allocate right after the collection does not count. Repeated
+   * until two collections in a row agree within 64 KiB (at most 8).
+   */
   static long settledHeap() throws InterruptedException {
     long previous = Long.MAX_VALUE;
     for (int i = 0; i < 8; i++) {
       System.gc();
-      Thread.sleep(150);
-      long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+      long used = 0;
+      for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+        if (pool.getType() == MemoryType.HEAP && pool.getCollectionUsage() != null) {
+          used += pool.getCollectionUsage().getUsed();
+        }
+      }
       if (Math.abs(previous - used) < 64 * 1024) {
         return used;
       }
       previous = used;
+      Thread.sleep(100);
     }
     return previous;
   }
