@@ -232,7 +232,9 @@ public final class ControlPlaneBench {
     rows.sort(Comparator.comparingDouble((JsonObject r) -> -r.getDouble("bytesPerWorkload")));
     out.put("histogramBytesPerWorkload", total / n);
     out.put("breakdown", new JsonArray(new ArrayList<>(rows.subList(0, Math.min(25, rows.size())))));
-    log("class histogram: %.1f B per workload", total / n);
+    log("class histogram: %.1f B per workload (live heap in the histograms: %.0f MB before, %.0f MB after; in the"
+            + " pools: %.0f MB, %.0f MB)", total / n, sum(before) / 1e6, sum(after) / 1e6, before.heapUsed() / 1e6,
+        after.heapUsed() / 1e6);
     return perAgent;
   }
 
@@ -444,6 +446,10 @@ public final class ControlPlaneBench {
               + " %d failed", settings.grpcClients(), grpc.perSecond(), grpc.serverCores(), grpc.processCores(),
           grpc.perServerCore(), grpc.failed());
     }
+  }
+
+  private static double sum(Memory.Reading r) {
+    return r.histogram().values().stream().mapToLong(v -> v[1]).sum();
   }
 
   private static void awaitClients(Controller controller, int n) throws InterruptedException {

@@ -42,9 +42,22 @@ final class Memory {
 
   private Memory() {}
 
-  /** Collects until the used heap stops shrinking, then reads everything. */
+  /**
+   * Waits until the live heap is steady (two readings 2 s apart agree within 256 KiB, for at most
+   * a minute): agents may still be working through queued events of a load or change, whose
+   * objects are live but transient. Then reads everything.
+   */
   static Reading read(boolean withHistogram) throws InterruptedException {
     long used = settledHeap();
+    for (int i = 0; i < 30; i++) {
+      Thread.sleep(2_000);
+      long again = settledHeap();
+      boolean steady = Math.abs(again - used) < 256 * 1024;
+      used = again;
+      if (steady) {
+        break;
+      }
+    }
     String nmt = command("vmNativeMemory", "summary");
     long nativeBytes = -1;
     long threadBytes = -1;
