@@ -35,7 +35,7 @@ OUT=$HERE/results/control-plane-$TS
 mkdir -p "$OUT"
 {
   echo "date: $(date)"
-  echo "jdk: $(java -version 2>&1 | tr '\n' ';' | sed 's/;$//')"
+  echo "jdk: $(java -version 2>&1 | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
   echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "revision: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)')"

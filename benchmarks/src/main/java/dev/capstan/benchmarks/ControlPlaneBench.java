@@ -101,13 +101,14 @@ public final class ControlPlaneBench {
         perAgent = viewBytes(controller, agents, initial, connected, bare, clientBytes, egress);
 
         double idleBefore = idleEgress(egress, s.nodes());
-        propagation(controller, agents, cluster, egress, reloads, idleBefore);
+        propagation(controller, agents, cluster, egress, reloads);
         agents.awaitQuiet(QUIET, LOAD_TIMEOUT);
         double idlePerClient = (idleBefore + idleEgress(egress, s.nodes())) / 2;
+        agents.awaitQuiet(QUIET, LOAD_TIMEOUT);
         out.put("idleEgressBytesPerSecondPerClient", idlePerClient);
         netOfIdle(idlePerClient * s.nodes());
         if (s.perPodClients() > 0) {
-          perPod(controller, agents, cluster, egress, reloads, idlePerClient, perAgent);
+          perPod(controller, agents, cluster, egress, perAgent);
         }
       }
       if (s.soloChanges() > 0) {
@@ -302,11 +303,11 @@ public final class ControlPlaneBench {
   }
 
   /**
-   * Single changes to every node agent. Egress per change is net of the idle traffic and of the
-   * full re-reads the agents' anti-entropy check started meanwhile (counted; each costs one full read).
+   * Single changes to every node agent, with the egress over them; {@link #netOfIdle} takes off
+   * the idle traffic and the full re-reads the agents' anti-entropy check started meanwhile.
    */
   private void propagation(Controller controller, Agents agents, SyntheticCluster cluster, Egress egress,
-      Reloads reloads, double idlePerClient) throws Exception {
+      Reloads reloads) throws Exception {
     Egress.Sample before = egress.sample();
     int reloadsBefore = reloads.count();
     Batch batch = changes(controller, List.of(agents), cluster, settings.changes());
@@ -347,33 +348,31 @@ public final class ControlPlaneBench {
 
   /**
    * Sidecar-style: {@code perPodClients} more clients, each with the whole mesh (as a sidecar
-   * without scoping holds it). Their memory per client, then their egress per change.
+   * without scoping holds it). Their memory per client, then their egress per change, counted on
+   * their own sockets only. They run without the anti-entropy check (a 1 h period), so that what
+   * they receive is the changes' events only; the node agents keep theirs.
    */
-  private void perPod(Controller controller, Agents agents, SyntheticCluster cluster, Egress egress, Reloads reloads,
-      double idlePerClient, double perAgentHeap) throws Exception {
+  private void perPod(Controller controller, Agents agents, SyntheticCluster cluster, Egress egress,
+      double perAgentHeap) throws Exception {
     int pods = settings.perPodClients();
-    agents.awaitQuiet(QUIET, LOAD_TIMEOUT);
     Memory.Reading before = Memory.read(false);
     int n = cluster.workloads();
-    try (Agents sidecars = new Agents(controller, pods, "pod", settings.checkEvery())) {
+    Egress sampleOnly = egress.newSocketsOnly();
+    try (Agents sidecars = new Agents(controller, pods, "pod", Duration.ofHours(1))) {
       sidecars.arm(index -> index.snapshot().workloads().size() == n, null);
       require(sidecars.await(LOAD_TIMEOUT).complete(), "per-pod clients did not load within " + LOAD_TIMEOUT);
-      sidecars.awaitQuiet(QUIET, LOAD_TIMEOUT);
       Memory.Reading after = Memory.read(false);
       double heap = (double) (after.heapUsed() - before.heapUsed()) / pods;
       double threads = (double) (after.threads() - before.threads()) / pods;
       double nativeBytes = before.nativeBytes() < 0 ? 0 : (double) (after.nativeBytes() - before.nativeBytes()) / pods;
       double threadBytes = before.threadBytes() < 0 ? 0 : (double) (after.threadBytes() - before.threadBytes()) / pods;
-      int clients = agents.size() + pods;
-      Egress.Sample start = egress.sample();
-      int reloadsBefore = reloads.count();
+      Egress.Sample start = sampleOnly.sample();
       Batch batch = changes(controller, List.of(agents, sidecars), cluster, settings.perPodChanges());
-      Egress.Sample sent = egress.sample().minus(start);
-      int reread = reloads.count() - reloadsBefore;
-      double perClientPerChange = (sent.sent() - idlePerClient * clients * batch.seconds()
-          - reread * out.getDouble("fullReadEgressBytesPerAgent")) / settings.perPodChanges() / clients;
+      Egress.Sample sent = sampleOnly.sample().minus(start);
+      require(sent.sockets() == pods * settings.members(), "expected " + pods * settings.members()
+          + " sockets of the per-pod clients, counted " + sent.sockets());
+      double perClientPerChange = (double) sent.sent() / settings.perPodChanges() / pods;
       batch.put(out, "perPodPropagation");
-      out.put("perPodRereads", reread);
       double perClient = heap + nativeBytes;
       int workloads = settings.workloads();
       double nodeTotal = settings.nodes() * (perAgentHeap + nativeBytes);

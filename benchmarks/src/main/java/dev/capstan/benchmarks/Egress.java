@@ -31,12 +31,22 @@ final class Egress {
   private static final Pattern RECEIVED = Pattern.compile("\\bbytes_received:(\\d+)");
 
   private final List<Integer> ports;
-  private final Set<String> betweenMembers;
+  private final Set<String> excluded;
 
   /** Call before any client connects: the sockets open now are between members. */
   Egress(List<Integer> ports) throws IOException, InterruptedException {
     this.ports = List.copyOf(ports);
-    this.betweenMembers = Set.copyOf(sockets().keySet());
+    this.excluded = Set.copyOf(sockets().keySet());
+  }
+
+  private Egress(List<Integer> ports, Set<String> excluded) {
+    this.ports = ports;
+    this.excluded = excluded;
+  }
+
+  /** Counts only the sockets that open from now on (clients that connect later). */
+  Egress newSocketsOnly() throws IOException, InterruptedException {
+    return new Egress(ports, Set.copyOf(sockets().keySet()));
   }
 
   Sample sample() throws IOException, InterruptedException {
@@ -44,7 +54,7 @@ final class Egress {
     long received = 0;
     int n = 0;
     for (Map.Entry<String, long[]> e : sockets().entrySet()) {
-      if (!betweenMembers.contains(e.getKey())) {
+      if (!excluded.contains(e.getKey())) {
         sent += e.getValue()[0];
         received += e.getValue()[1];
         n++;

@@ -52,7 +52,7 @@ record Settings(
       Map.entry("changes", "200"),
       Map.entry("probe-agents", "25"),
       Map.entry("per-pod-clients", "100"),
-      Map.entry("per-pod-changes", "3"),
+      Map.entry("per-pod-changes", "5"),
       Map.entry("solo-changes", "50"),
       Map.entry("slope-workloads", "10000"),
       Map.entry("mesh", "1"),
