@@ -314,7 +314,8 @@ public final class HazelcastMeshView implements MeshView {
     List<AuthorizationPolicy> all = new ArrayList<>();
     policies.read().values().forEach(np -> all.addAll(np.policies()));
     // The index owns the workload map from here on; the next event copies it first.
-    MeshIndex next = MeshIndex.of(version.label(), workloads.share(), List.copyOf(services.read().values()), all);
+    MeshIndex next = MeshIndex.of(version.label(), workloads.share(), List.copyOf(byUid.values()),
+        List.copyOf(services.read().values()), all);
     current = next;
     listeners.forEach(l -> {
       try {

@@ -40,14 +40,11 @@ public final class MeshIndex {
   /**
    * An index over workloads already keyed by their parsed addresses (the Hazelcast view keeps its
    * state that way), so a rebuild parses no address. The index takes {@code workloadsByIp} as is:
-   * the caller must never change that map afterwards.
+   * the caller must never change that map afterwards. {@code workloads} lists each workload once.
    */
-  public static MeshIndex of(String version, Map<InetAddress, Workload> workloadsByIp, List<Service> services,
-      List<AuthorizationPolicy> policies) {
-    Map<String, Workload> byUid = new java.util.LinkedHashMap<>();
-    workloadsByIp.values().forEach(w -> byUid.putIfAbsent(w.uid(), w));
-    return new MeshIndex(new MeshSnapshot(version, List.copyOf(byUid.values()), services, policies),
-        workloadsByIp);
+  public static MeshIndex of(String version, Map<InetAddress, Workload> workloadsByIp, List<Workload> workloads,
+      List<Service> services, List<AuthorizationPolicy> policies) {
+    return new MeshIndex(new MeshSnapshot(version, workloads, services, policies), workloadsByIp);
   }
 
   private static Map<InetAddress, Workload> parse(List<Workload> workloads) {
