@@ -116,7 +116,9 @@ public final class NodeAgent implements AutoCloseable {
           java.time.Duration.ofSeconds(5));
       b.meshTick = () -> { };
     }
-    b.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
+    // Native transport: the admin servers share their ports (SO_REUSEPORT) with a restarting agent.
+    b.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1)
+        .setPreferNativeTransport(true));
     b.certificates = Executors.newSingleThreadScheduledExecutor(daemon("capstan-certs"));
     if (config.certs() instanceof AgentConfig.CertAuthority ca) {
       // Keys are made here; the CA signs only identities of workloads it has placed on this node.
@@ -172,15 +174,28 @@ public final class NodeAgent implements AutoCloseable {
             ch.pipeline().addLast(new Hold());
           }
         });
+    if (config.capture().isPresent()) {
+      if (!b.transport.transparentCapable()) {
+        throw new IllegalStateException("capture needs Netty's native epoll transport (IP_TRANSPARENT, SO_MARK), which did not load here");
+      }
+      // The redirect never captures packets of the agent's own connections (the mark is its exemption).
+      hboneClient.option(Transport.SO_MARK, config.capture().get().mark());
+      workloadClient.option(Transport.SO_MARK, config.capture().get().mark());
+    }
     b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics);
-    Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, b.metrics, accessLog, b.drain);
+    Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, workloadClient, b.metrics, accessLog, b.drain);
     Inbound inbound = new Inbound(config, b.mesh, workloadClient, b.metrics, accessLog, b.drain);
     HboneServer.TlsSelector serverTls = local -> serverTls(config, b.mesh.current(), b.identities, local);
 
     b.listeners = new Listeners(config, b.transport, b.workers, b.drain);
-    List<String> failed = b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
-    if (!failed.isEmpty()) {
-      throw new IllegalStateException("cannot listen for HBONE: " + String.join("; ", failed));
+    boolean perIpHbone = config.capture().isEmpty();
+    if (perIpHbone) {
+      List<String> failed = b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
+      if (!failed.isEmpty()) {
+        throw new IllegalStateException("cannot listen for HBONE: " + String.join("; ", failed));
+      }
+    } else {
+      b.listeners.bindCapture(config.capture().get(), outbound, inbound, config.hbone(), serverTls);
     }
     b.listeners.bindExplicit(outbound);
     // A new workload's certificate is loaded before its HBONE listener presents it.
@@ -190,7 +205,9 @@ public final class NodeAgent implements AutoCloseable {
     Runnable apply = () -> {
       synchronized (applying) {
         refreshCertificates.run();
-        b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
+        if (perIpHbone) {
+          b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
+        }
       }
     };
     b.mesh.onChange(index -> apply.run());
@@ -201,17 +218,23 @@ public final class NodeAgent implements AutoCloseable {
     MeshView mesh = b.mesh;
     Runnable meshTick = b.meshTick;
     Identities identities = b.identities;
+    NodeAgent[] self = new NodeAgent[1];
+    boolean[] saidReady = new boolean[1];
     b.background.scheduleWithFixedDelay(() -> {
       try {
         refreshFromFiles(config, meshTick, mesh, identities);
+        if (!saidReady[0] && self[0] != null && self[0].ready()) {
+          saidReady[0] = true;
+          LOG.info("node agent for {} is ready: mesh version {} loaded, certificates for every local identity",
+              config.node(), mesh.current().version());
+        }
       } catch (RuntimeException e) {
         LOG.error("background refresh failed: {}", e.toString());
       }
     }, every, every, TimeUnit.MILLISECONDS);
 
     b.metrics.gauge("capstan_proxied_connections_active", "proxied connections open", b.drain::activeConnections);
-    NodeAgent[] self = new NodeAgent[1];
-    b.admin = AdminServers.start(b.vertx, new AdminServers.Addresses(config.admin(), config.metrics(), config.ready()),
+    b.admin = AdminServers.start(b.vertx, new AdminServers.Addresses(config.admin(), config.metrics(), config.ready(), true),
         b.metrics::scrape,
         () -> self[0].configDump(), () -> self[0] != null && self[0].ready());
     NodeAgent agent = new NodeAgent(b);

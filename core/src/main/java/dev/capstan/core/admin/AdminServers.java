@@ -37,8 +37,15 @@ public final class AdminServers {
    * @param admin config dump, loopback only
    * @param metrics Prometheus scrape
    * @param ready readiness probe
+   * @param reusePort bind with SO_REUSEPORT, so a restarting process binds before the old one
+   *     leaves (node agents); otherwise a second process on the same ports fails to start
    */
-  public record Addresses(InetSocketAddress admin, InetSocketAddress metrics, InetSocketAddress ready) {}
+  public record Addresses(InetSocketAddress admin, InetSocketAddress metrics, InetSocketAddress ready, boolean reusePort) {
+    /** Exclusive ports. */
+    public Addresses(InetSocketAddress admin, InetSocketAddress metrics, InetSocketAddress ready) {
+      this(admin, metrics, ready, false);
+    }
+  }
 
   /** Starts the three servers; fails if one cannot bind. */
   public static AdminServers start(
@@ -60,9 +67,9 @@ public final class AdminServers {
       boolean ok = ready.getAsBoolean();
       ctx.response().setStatusCode(ok ? 200 : 503).end(ok ? "ready\n" : "not ready\n");
     });
-    HttpServer a = listen(vertx, admin, addresses.admin());
-    HttpServer m = listen(vertx, scrape, addresses.metrics());
-    HttpServer h = listen(vertx, health, addresses.ready());
+    HttpServer a = listen(vertx, admin, addresses.admin(), addresses.reusePort());
+    HttpServer m = listen(vertx, scrape, addresses.metrics(), addresses.reusePort());
+    HttpServer h = listen(vertx, health, addresses.ready(), addresses.reusePort());
     return new AdminServers(List.of(a, m, h));
   }
 
@@ -75,8 +82,8 @@ public final class AdminServers {
     servers.forEach(HttpServer::close);
   }
 
-  private static HttpServer listen(Vertx vertx, Router router, InetSocketAddress address) throws Exception {
-    Future<HttpServer> f = vertx.createHttpServer().requestHandler(router)
+  private static HttpServer listen(Vertx vertx, Router router, InetSocketAddress address, boolean reusePort) throws Exception {
+    Future<HttpServer> f = vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions().setReusePort(reusePort)).requestHandler(router)
         .listen(address.getPort(), address.getAddress().getHostAddress());
     return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }

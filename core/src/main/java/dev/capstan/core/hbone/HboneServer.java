@@ -86,10 +86,14 @@ public final class HboneServer extends ChannelInitializer<Channel> {
     this.acceptor = acceptor;
   }
 
-  /** Asks the peer of an HBONE server connection to open no new streams (GOAWAY); open streams go on. */
+  /**
+   * Asks the peer of an HBONE server connection to open no new streams (GOAWAY); open streams go
+   * on. The last stream id is the largest possible (RFC 9113 §6.8 graceful shutdown), so streams
+   * the peer opened before it saw the GOAWAY are still served rather than refused.
+   */
   public static void goAway(Channel connection) {
     if (connection.isActive() && connection.pipeline().get(Http2MultiplexHandler.class) != null) {
-      connection.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+      connection.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR).setExtraStreamIds(Integer.MAX_VALUE));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.capstan.core.io;
 
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -10,6 +11,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -28,6 +30,17 @@ public record Transport(
     IoHandlerFactory ioHandlerFactory,
     Class<? extends ServerChannel> serverChannel,
     Class<? extends SocketChannel> socketChannel) {
+
+  /**
+   * {@code SO_MARK} (SOL_SOCKET 1, option 36 on Linux): the firewall mark of a socket's packets.
+   * Netty has no named option for it; epoll channels accept it as a raw integer option.
+   */
+  public static final ChannelOption<Integer> SO_MARK = new IntegerUnixChannelOption("SO_MARK", 1, 36);
+
+  /** Whether this transport can set {@link #SO_MARK} and {@code IP_TRANSPARENT} (epoll only). */
+  public boolean transparentCapable() {
+    return name.equals("epoll");
+  }
 
   /** Native epoll when available, else NIO. */
   public static Transport best() {

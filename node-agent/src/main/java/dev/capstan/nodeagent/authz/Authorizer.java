@@ -28,7 +28,21 @@ public final class Authorizer {
 
   private Authorizer() {}
 
+  /** A connection from a verified mesh identity. */
   public static Decision check(List<AuthorizationPolicy> namespacePolicies, Workload destination, SpiffeId peer, int port) {
+    return decide(namespacePolicies, destination, peer, port);
+  }
+
+  /**
+   * A plaintext connection from outside the mesh: it has no identity, so a rule naming principals
+   * or namespaces never matches it. An ALLOW policy with {@code principals: ["*"]} therefore
+   * requires mutual TLS (as in Istio); with no policy at all, plaintext is allowed (permissive).
+   */
+  public static Decision checkPlaintext(List<AuthorizationPolicy> namespacePolicies, Workload destination, int port) {
+    return decide(namespacePolicies, destination, null, port);
+  }
+
+  private static Decision decide(List<AuthorizationPolicy> namespacePolicies, Workload destination, SpiffeId peer, int port) {
     boolean anyAllow = false;
     Optional<String> allowedBy = Optional.empty();
     for (AuthorizationPolicy p : namespacePolicies) {
@@ -53,6 +67,9 @@ public final class Authorizer {
   }
 
   private static boolean matches(PolicyRule rule, SpiffeId peer, int port) {
+    if (peer == null && !(rule.principals().isEmpty() && rule.namespaces().isEmpty())) {
+      return false;
+    }
     boolean principal = rule.principals().isEmpty()
         || rule.principals().stream().anyMatch(p -> "*".equals(p) || p.equals(peer.uri()));
     boolean namespace = rule.namespaces().isEmpty() || rule.namespaces().contains(peer.namespace());

@@ -34,6 +34,7 @@ import java.util.Optional;
  * @param drainTimeout how long connections may finish after SIGTERM
  * @param reloadInterval how often files are checked for changes
  * @param accessLog access log format
+ * @param capture transparent capture (nftables TPROXY from ztunnel-redirect), if enabled
  */
 public record AgentConfig(
     String node,
@@ -53,7 +54,8 @@ public record AgentConfig(
     Duration connectTimeout,
     Duration drainTimeout,
     Duration reloadInterval,
-    AccessLogFormat accessLog) {
+    AccessLogFormat accessLog,
+    Optional<Capture> capture) {
 
   /** Where the agent reads the mesh: exactly one of a file ({@code mesh}) or the controller. */
   public sealed interface MeshSource permits MeshFile, Controller {}
@@ -98,6 +100,24 @@ public record AgentConfig(
    */
   public record CertAuthority(String host, int port, Path root, Path token, SpiffeId identity) implements CertSource {}
 
+  /**
+   * Transparent capture: ztunnel-redirect's nftables rules TPROXY pods' TCP to these listeners,
+   * which are bound with {@code IP_TRANSPARENT} (an accepted socket's local address is the
+   * original destination). Replaces the per-pod-IP HBONE listeners.
+   *
+   * @param outbound outbound listener (15001): connections from this node's pods
+   * @param inbound plaintext inbound listener (15006): connections to this node's pods from outside the mesh
+   * @param hbone HBONE inbound listener (15008): tunnels to this node's pods
+   * @param mark {@code SO_MARK} of every socket the agent opens, so the redirect never captures them
+   */
+  public record Capture(InetSocketAddress outbound, InetSocketAddress inbound, InetSocketAddress hbone, int mark) {
+    public Capture {
+      if (mark == 0) {
+        throw new IllegalArgumentException("mark must not be 0");
+      }
+    }
+  }
+
   /** Access log line format. */
   public enum AccessLogFormat {
     OFF,
@@ -131,7 +151,7 @@ public record AgentConfig(
     Fields f = Fields.parse(yaml, source).only(
         "node", "trustDomain", "mesh", "controller", "certs", "ca", "hbonePort", "admin", "metrics", "ready", "explicitProxy",
         "upstreams", "pool", "hbone", "tlsEngine", "workerThreads", "connectTimeout", "drainTimeout",
-        "reloadInterval", "accessLog");
+        "reloadInterval", "accessLog", "capture");
     List<Upstream> upstreams = f.list("upstreams", (u, i) -> {
       u.only("listen", "service", "port");
       String service = u.string("service");
@@ -238,6 +258,24 @@ public record AgentConfig(
     } else {
       certs = new CertFiles(baseDir.resolve(f.string("certs")));
     }
+    Optional<Capture> capture = f.optionalObject("capture").map(c -> {
+      c.only("outbound", "inbound", "hbone", "mark");
+      String mark = c.string("mark", "0x200000");
+      int value;
+      try {
+        value = mark.startsWith("0x") ? Integer.parseUnsignedInt(mark.substring(2), 16) : Integer.parseUnsignedInt(mark);
+      } catch (NumberFormatException e) {
+        value = 0;
+      }
+      if (value == 0) {
+        throw new ConfigException(c.path() + ".mark must be a non-zero integer (decimal or 0x hex), got '" + mark + "'");
+      }
+      return new Capture(
+          c.address("outbound", Optional.of(new InetSocketAddress("127.0.0.1", 15001))).orElseThrow(),
+          c.address("inbound", Optional.of(new InetSocketAddress("127.0.0.1", 15006))).orElseThrow(),
+          c.address("hbone", Optional.of(new InetSocketAddress("127.0.0.1", Hbone.PORT))).orElseThrow(),
+          value);
+    });
     return new AgentConfig(
         f.string("node"),
         trustDomain,
@@ -258,6 +296,7 @@ public record AgentConfig(
         f.duration("connectTimeout", Duration.ofSeconds(5)),
         f.duration("drainTimeout", Duration.ofSeconds(30)),
         f.duration("reloadInterval", Duration.ofSeconds(1)),
-        format);
+        format,
+        capture);
   }
 }

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.Tags;
  * @param destinationNamespace destination namespace
  * @param destinationPrincipal destination SPIFFE ID
  * @param destinationService {@code name.namespace} of the service dialed, or {@code unknown}
+ * @param security {@code mutual_tls}, or {@code none} for plaintext from outside the mesh and passthrough
  */
 public record ConnectionLabels(
     String reporter,
@@ -22,7 +23,22 @@ public record ConnectionLabels(
     String destinationWorkload,
     String destinationNamespace,
     String destinationPrincipal,
-    String destinationService) {
+    String destinationService,
+    String security) {
+
+  /** A connection carried over mutual TLS (or between two pods of one node, with both identities known). */
+  public ConnectionLabels(
+      String reporter, String sourceWorkload, String sourceNamespace, String sourcePrincipal,
+      String destinationWorkload, String destinationNamespace, String destinationPrincipal, String destinationService) {
+    this(reporter, sourceWorkload, sourceNamespace, sourcePrincipal, destinationWorkload, destinationNamespace,
+        destinationPrincipal, destinationService, "mutual_tls");
+  }
+
+  /** The same connection with no transport security (plaintext from outside the mesh, passthrough). */
+  public ConnectionLabels plaintext() {
+    return new ConnectionLabels(reporter, sourceWorkload, sourceNamespace, sourcePrincipal, destinationWorkload,
+        destinationNamespace, destinationPrincipal, destinationService, "none");
+  }
 
   Tags tags() {
     return Tags.of(
@@ -35,6 +51,6 @@ public record ConnectionLabels(
         "destination_principal", destinationPrincipal,
         "destination_service", destinationService,
         "request_protocol", "tcp",
-        "connection_security_policy", "mutual_tls");
+        "connection_security_policy", security);
   }
 }

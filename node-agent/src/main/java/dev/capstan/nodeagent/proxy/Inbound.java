@@ -4,6 +4,7 @@ import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneStreams;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.SocketSplice;
 import dev.capstan.core.io.Splice;
 import dev.capstan.core.model.Workload;
 import dev.capstan.nodeagent.authz.Authorizer;
@@ -79,10 +80,6 @@ public final class Inbound implements HboneServer.Acceptor {
       refuse(request, new ProxyError.Denied(request.peer(), target, decision.policy()));
       return;
     }
-    if (drain.draining()) {
-      refuse(request, new ProxyError.Draining());
-      return;
-    }
     ConnectionLabels labels = new ConnectionLabels(
         REPORTER,
         sourceWorkload(request),
@@ -112,6 +109,58 @@ public final class Inbound implements HboneServer.Acceptor {
             start, duration, result.fromStream(), result.fromSocket(), result.aborted() ? "aborted" : "ok"));
       });
     });
+  }
+
+  /**
+   * Plaintext inbound (capture mode, 15006): a connection from outside the mesh to a workload of
+   * this node, TPROXYed here with its original destination as local address. It has no identity:
+   * the destination's policies decide as for a source without one (a policy that requires mutual
+   * TLS refuses it), then the workload is dialed and the bytes spliced. Runs on the connection's
+   * event loop; the connection has auto-read off.
+   */
+  public void acceptPlaintext(Channel downstream) {
+    Instant start = Instant.now();
+    InetSocketAddress source = (InetSocketAddress) downstream.remoteAddress();
+    InetSocketAddress target = (InetSocketAddress) downstream.localAddress();
+    MeshIndex index = mesh.current();
+    Optional<Workload> dst = index.localWorkload(target.getAddress(), config.node());
+    if (dst.isEmpty()) {
+      refusePlaintext(downstream, new ProxyError.NotLocalWorkload(source, target));
+      return;
+    }
+    Authorizer.Decision decision = Authorizer.checkPlaintext(index.policies(dst.get().namespace()), dst.get(), target.getPort());
+    if (!decision.allowed()) {
+      refusePlaintext(downstream, new ProxyError.PlaintextDenied(source, target, decision.policy()));
+      return;
+    }
+    ConnectionLabels labels = new ConnectionLabels(
+        REPORTER, "unknown", "unknown", "unknown",
+        dst.get().name(), dst.get().namespace(), MeshIndex.identity(config.trustDomain(), dst.get()).uri(), "unknown").plaintext();
+    drain.proxied(downstream);
+    upstream.clone().group(downstream.eventLoop()).connect(target).addListener(f -> {
+      if (!f.isSuccess()) {
+        refusePlaintext(downstream, new ProxyError.UpstreamUnavailable(target, String.valueOf(f.cause().getMessage())));
+        return;
+      }
+      Channel workload = ((io.netty.channel.ChannelFuture) f).channel();
+      if (!downstream.isActive()) {
+        workload.close();
+        return;
+      }
+      metrics.connectionOpened(labels);
+      SocketSplice.start(downstream, workload, result -> {
+        Duration duration = Duration.between(start, Instant.now());
+        metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
+        accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(target),
+            start, duration, result.fromFirst(), result.fromSecond(), result.aborted() ? "aborted" : "ok"));
+      });
+    });
+  }
+
+  private void refusePlaintext(Channel downstream, ProxyError error) {
+    metrics.connectionFailed(REPORTER, error.reason());
+    LOG.warn("inbound plaintext: {}", error.message());
+    downstream.close();
   }
 
   /**

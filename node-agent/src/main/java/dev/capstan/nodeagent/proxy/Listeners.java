@@ -16,6 +16,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollChannelOption;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -62,7 +63,7 @@ public final class Listeners {
   /** Binds the explicit proxy and fixed upstream listeners; fails start-up if one cannot bind. */
   public void bindExplicit(Outbound outbound) throws InterruptedException {
     if (config.explicitProxy().isPresent()) {
-      bind("explicit-proxy", config.explicitProxy().get(), ch -> ExplicitProxy.install(ch, outbound), true, true);
+      bind("explicit-proxy", config.explicitProxy().get(), ch -> ExplicitProxy.install(ch, outbound), true, true, false);
     }
     for (AgentConfig.Upstream u : config.upstreams()) {
       Outbound.Destination destination = new Outbound.Destination.ServiceName(u.service(), u.port());
@@ -72,8 +73,42 @@ public final class Listeners {
           ctx.pipeline().remove(this);
           outbound.proxy(ctx.channel(), destination, CLOSE_ON_FAILURE);
         }
-      }), false, true);
+      }), false, true, false);
     }
+  }
+
+  /**
+   * Binds the three transparent listeners of capture mode ({@code IP_TRANSPARENT}, so TPROXYed
+   * connections to any address are accepted and keep it as their local address): outbound from
+   * this node's pods, plaintext inbound to them, and HBONE to them. Fails start-up if a listener
+   * cannot bind or the kernel did not take the option (TPROXY would then fail open).
+   */
+  public void bindCapture(
+      AgentConfig.Capture capture, Outbound outbound, Inbound inbound,
+      HboneSettings settings, HboneServer.TlsSelector tls) throws InterruptedException {
+    if (!transport.transparentCapable()) {
+      throw new IllegalStateException("capture needs Netty's native epoll transport (IP_TRANSPARENT, SO_MARK), which did not load here");
+    }
+    bind("outbound (transparent)", capture.outbound(), ch -> ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelActive(ChannelHandlerContext ctx) {
+        ctx.pipeline().remove(this);
+        // TPROXY keeps the pod's original destination as the accepted socket's local address.
+        InetSocketAddress original = (InetSocketAddress) ctx.channel().localAddress();
+        outbound.proxy(ctx.channel(), new Outbound.Destination.Address(original), CLOSE_ON_FAILURE);
+      }
+    }), false, true, true);
+    bind("inbound plaintext (transparent)", capture.inbound(), ch -> ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelActive(ChannelHandlerContext ctx) {
+        ctx.pipeline().remove(this);
+        inbound.acceptPlaintext(ctx.channel());
+      }
+    }), false, true, true);
+    bind("hbone (transparent)", capture.hbone(), c -> {
+      drain.hboneConnection(c);
+      c.pipeline().addLast(new HboneServer(tls, settings, inbound));
+    }, true, false, true);
   }
 
   /** Binds HBONE on the IPs of this node's workloads and closes it on IPs no longer local. */
@@ -103,7 +138,7 @@ public final class Listeners {
         List<Channel> ch = bind("hbone " + ip.getHostAddress(), address, c -> {
           drain.hboneConnection(c);
           c.pipeline().addLast(new HboneServer(tls, settings, acceptor));
-        }, true, false);
+        }, true, false, false);
         hbone.put(ip, ch);
       } catch (RuntimeException | InterruptedException e) {
         LOG.error("cannot listen for HBONE on {}: {} (is the port taken?)", address, e.getMessage());
@@ -130,7 +165,8 @@ public final class Listeners {
    * connection is handed from an acceptor thread to a worker. With NIO, one listener feeds all
    * loops.
    */
-  private List<Channel> bind(String name, InetSocketAddress address, Consumer<Channel> init, boolean autoRead, boolean proxied)
+  private List<Channel> bind(
+      String name, InetSocketAddress address, Consumer<Channel> init, boolean autoRead, boolean proxied, boolean transparent)
       throws InterruptedException {
     boolean reusePort = transport.name().equals("epoll");
     List<Channel> channels = new ArrayList<>();
@@ -160,6 +196,9 @@ public final class Listeners {
               init.accept(ch);
             }
           });
+      if (transparent) {
+        b.option(EpollChannelOption.IP_TRANSPARENT, true);
+      }
       Channel ch;
       try {
         ch = b.bind(target).sync().channel();
@@ -169,6 +208,11 @@ public final class Listeners {
       }
       drain.listener(ch);
       channels.add(ch);
+      if (transparent && !Boolean.TRUE.equals(ch.config().getOption(EpollChannelOption.IP_TRANSPARENT))) {
+        channels.forEach(Channel::close);
+        throw new IllegalStateException(name + " on " + target + ": the kernel did not set IP_TRANSPARENT (needs CAP_NET_ADMIN);"
+            + " without it TPROXY would bypass the agent");
+      }
       // A port 0 request is now a concrete port: the other loops bind the same one.
       target = (InetSocketAddress) ch.localAddress();
     }

@@ -3,9 +3,11 @@ package dev.capstan.nodeagent.proxy;
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneException;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.SocketSplice;
 import dev.capstan.core.io.Splice;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.Workload;
+import dev.capstan.nodeagent.authz.Authorizer;
 import dev.capstan.nodeagent.config.AgentConfig;
 import dev.capstan.nodeagent.drain.Drain;
 import dev.capstan.nodeagent.identity.Identities;
@@ -15,13 +17,16 @@ import dev.capstan.nodeagent.metrics.ProxyMetrics;
 import dev.capstan.nodeagent.state.MeshIndex;
 import dev.capstan.nodeagent.state.MeshIndex.Target;
 import dev.capstan.nodeagent.state.MeshView;
+import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,13 +74,17 @@ public final class Outbound {
   private final ProxyMetrics metrics;
   private final AccessLog accessLog;
   private final Drain drain;
+  private final Bootstrap direct;
 
+  /** {@code direct} dials workloads of this node and destinations outside the mesh (capture mode). */
   public Outbound(
-      AgentConfig config, MeshView mesh, Identities identities, Pool pool, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+      AgentConfig config, MeshView mesh, Identities identities, Pool pool, Bootstrap direct,
+      ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
     this.config = config;
     this.mesh = mesh;
     this.identities = identities;
     this.pool = pool;
+    this.direct = direct;
     this.metrics = metrics;
     this.accessLog = accessLog;
     this.drain = drain;
@@ -99,12 +108,14 @@ public final class Outbound {
       fail(downstream, handshake, new ProxyError.SourceNotLocal(source.getAddress(), src.get().node(), config.node()));
       return;
     }
-    if (drain.draining()) {
-      fail(downstream, handshake, new ProxyError.Draining());
-      return;
-    }
     Resolved resolved = resolve(index, destination);
     if (resolved instanceof Resolved.Failed failed) {
+      if (config.capture().isPresent() && failed.error() instanceof ProxyError.UnknownDestination
+          && destination instanceof Destination.Address address) {
+        // Captured traffic to a destination outside the mesh goes there unchanged (plaintext).
+        passthrough(downstream, src.get(), address.address(), start);
+        return;
+      }
       fail(downstream, handshake, failed.error());
       return;
     }
@@ -121,6 +132,12 @@ public final class Outbound {
         REPORTER, src.get().name(), src.get().namespace(), srcId.uri(),
         target.workload().name(), target.workload().namespace(), dstId.uri(),
         target.service().map(s -> s.name() + "." + s.namespace()).orElse("unknown"));
+    if (config.capture().isPresent() && target.workload().node().equals(config.node())) {
+      // A workload of this node: no tunnel, the agent is both ends (the kernel would not capture
+      // the agent's own connection to a local pod's HBONE port).
+      deliverLocally(downstream, handshake, index, src.get(), srcId, target, labels, start);
+      return;
+    }
     InetSocketAddress hbonePeer = new InetSocketAddress(target.address().getAddress(), config.hbonePort());
     Pool.Key key = new Pool.Key(srcId, dstId, target.workload().node());
     drain.proxied(downstream);
@@ -147,6 +164,72 @@ public final class Outbound {
                 start, duration, result.fromSocket(), result.fromStream(), result.aborted() ? "aborted" : "ok"));
           });
         });
+  }
+
+  /**
+   * Same-node delivery: the destination's policies are applied to the source's identity (known
+   * here without a handshake), then the workload is dialed and both sockets spliced. Reported
+   * once as source and once as destination, as a tunnel through two agents would be.
+   */
+  private void deliverLocally(
+      Channel downstream, Handshake handshake, MeshIndex index, Workload src, SpiffeId srcId, Target target,
+      ConnectionLabels labels, Instant start) {
+    Workload dst = target.workload();
+    Authorizer.Decision decision = Authorizer.check(index.policies(dst.namespace()), dst, srcId, target.address().getPort());
+    if (!decision.allowed()) {
+      fail(downstream, handshake, new ProxyError.Denied(srcId, target.address(), decision.policy()));
+      return;
+    }
+    ConnectionLabels inbound = new ConnectionLabels("destination", labels.sourceWorkload(), labels.sourceNamespace(),
+        labels.sourcePrincipal(), labels.destinationWorkload(), labels.destinationNamespace(), labels.destinationPrincipal(),
+        labels.destinationService());
+    InetSocketAddress source = (InetSocketAddress) downstream.remoteAddress();
+    drain.proxied(downstream);
+    dial(downstream, target.address(), handshake, upstream -> {
+      metrics.connectionOpened(labels);
+      metrics.connectionOpened(inbound);
+      SocketSplice.start(downstream, upstream, result -> {
+        Duration duration = Duration.between(start, Instant.now());
+        metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
+        metrics.connectionClosed(inbound, result.fromFirst(), result.fromSecond(), duration);
+        accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(target.address()),
+            start, duration, result.fromFirst(), result.fromSecond(), result.aborted() ? "aborted" : "ok"));
+      });
+    });
+  }
+
+  /** A destination outside the mesh: dialed directly, plaintext, accounted with an unknown destination. */
+  private void passthrough(Channel downstream, Workload src, InetSocketAddress address, Instant start) {
+    SpiffeId srcId = MeshIndex.identity(config.trustDomain(), src);
+    ConnectionLabels labels = new ConnectionLabels(
+        REPORTER, src.name(), src.namespace(), srcId.uri(), "unknown", "unknown", "unknown", "unknown").plaintext();
+    InetSocketAddress source = (InetSocketAddress) downstream.remoteAddress();
+    drain.proxied(downstream);
+    dial(downstream, address, Listeners.CLOSE_ON_FAILURE, upstream -> {
+      metrics.connectionOpened(labels);
+      SocketSplice.start(downstream, upstream, result -> {
+        Duration duration = Duration.between(start, Instant.now());
+        metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
+        accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(address),
+            start, duration, result.fromFirst(), result.fromSecond(), result.aborted() ? "passthrough aborted" : "passthrough"));
+      });
+    });
+  }
+
+  /** Dials {@code address} on the downstream's event loop; the upstream is handed over active with auto-read off. */
+  private void dial(Channel downstream, InetSocketAddress address, Handshake handshake, Consumer<Channel> connected) {
+    direct.clone().group(downstream.eventLoop()).connect(address).addListener(f -> {
+      if (!f.isSuccess()) {
+        fail(downstream, handshake, new ProxyError.UpstreamUnavailable(address, String.valueOf(f.cause().getMessage())));
+        return;
+      }
+      Channel upstream = ((ChannelFuture) f).channel();
+      if (!downstream.isActive()) {
+        upstream.close();
+        return;
+      }
+      connected.accept(upstream);
+    });
   }
 
   private sealed interface Resolved {

@@ -160,13 +160,25 @@ public sealed interface ProxyError {
     }
   }
 
-  record Draining() implements ProxyError {
+  record PlaintextDenied(InetSocketAddress source, InetSocketAddress target, String policy) implements ProxyError {
     public String reason() {
-      return "draining";
+      return "plaintext_denied";
     }
 
     public String message() {
-      return "agent is draining; new connections are refused";
+      return "plaintext connection from " + Hbone.authority(source) + " to " + Hbone.authority(target)
+          + " refused by policy " + policy + " (the destination requires mutual TLS: is the source pod enrolled in the mesh?)";
+    }
+  }
+
+  record NotLocalWorkload(InetSocketAddress source, InetSocketAddress target) implements ProxyError {
+    public String reason() {
+      return "destination_not_local";
+    }
+
+    public String message() {
+      return "captured connection from " + Hbone.authority(source) + " to " + Hbone.authority(target)
+          + ": no workload of this node has that IP (are the redirect rules newer than the agent's mesh view?)";
     }
   }
 }

@@ -147,4 +147,25 @@ class AuthorizerTest {
   void decides(List<AuthorizationPolicy> policies, SpiffeId peer, int port, Decision expected) {
     assertThat(Authorizer.check(policies, BACKEND, peer, port)).isEqualTo(expected);
   }
+
+  static Stream<Arguments> plaintextCases() {
+    return Stream.of(
+        argumentSet("no policy: plaintext allowed (permissive)", List.of(), PORT, NO_POLICY),
+        argumentSet("ALLOW any principal requires mutual TLS: plaintext refused",
+            List.of(allow("require-mtls", principals("*"))), PORT, NO_ALLOW_MATCHED),
+        argumentSet("ALLOW by namespace never matches plaintext",
+            List.of(allow("from-shop", namespaces("shop"))), PORT, NO_ALLOW_MATCHED),
+        argumentSet("ALLOW by port only matches plaintext on that port",
+            List.of(allow("port-8080", ports(8080))), PORT, new Decision(true, "shop/port-8080")),
+        argumentSet("DENY by port refuses plaintext too",
+            List.of(deny("no-8080", ports(8080))), PORT, new Decision(false, "shop/no-8080")),
+        argumentSet("DENY naming principals does not apply to plaintext",
+            List.of(deny("no-frontend", principals(FRONTEND.uri()))), PORT, NO_POLICY));
+  }
+
+  @ParameterizedTest(name = "{argumentSetName}")
+  @MethodSource("plaintextCases")
+  void decides_plaintext_from_outside_the_mesh(List<AuthorizationPolicy> policies, int port, Decision expected) {
+    assertThat(Authorizer.checkPlaintext(policies, BACKEND, port)).isEqualTo(expected);
+  }
 }

@@ -93,7 +93,8 @@ class AgentConfigTest {
         Duration.ofSeconds(2),
         Duration.ofMinutes(1),
         Duration.ofMillis(500),
-        AccessLogFormat.JSON));
+        AccessLogFormat.JSON,
+        Optional.empty()));
   }
 
   @Test
@@ -118,7 +119,28 @@ class AgentConfigTest {
         Duration.ofSeconds(5),
         Duration.ofSeconds(30),
         Duration.ofSeconds(1),
-        AccessLogFormat.TEXT));
+        AccessLogFormat.TEXT,
+        Optional.empty()));
+  }
+
+  @Test
+  void capture_block_enables_transparent_listeners_with_defaults_and_a_hex_mark() {
+    AgentConfig defaults = parse(MINIMAL + "capture: {}\n");
+    assertThat(defaults.capture()).contains(new AgentConfig.Capture(
+        new InetSocketAddress("127.0.0.1", 15001), new InetSocketAddress("127.0.0.1", 15006),
+        new InetSocketAddress("127.0.0.1", 15008), 0x200000));
+
+    AgentConfig custom = parse(MINIMAL + "capture: {outbound: '127.0.0.1:25001', mark: 0x400}\n");
+    assertThat(custom.capture().orElseThrow().outbound()).isEqualTo(new InetSocketAddress("127.0.0.1", 25001));
+    assertThat(custom.capture().orElseThrow().mark()).isEqualTo(0x400);
+  }
+
+  @Test
+  void capture_mark_zero_or_garbage_is_refused_naming_the_field() {
+    assertThatThrownBy(() -> parse(MINIMAL + "capture: {mark: 0}\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("capture.mark");
+    assertThatThrownBy(() -> parse(MINIMAL + "capture: {mark: lots}\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("capture.mark");
   }
 
   @Test
@@ -218,7 +240,8 @@ class AgentConfigTest {
         argumentSet("YAML false", "false", AccessLogFormat.OFF),
         argumentSet("text", "text", AccessLogFormat.TEXT),
         argumentSet("json", "json", AccessLogFormat.JSON),
-        argumentSet("upper case", "JSON", AccessLogFormat.JSON));
+        argumentSet("upper case", "JSON", AccessLogFormat.JSON,
+        Optional.empty()));
   }
 
   @ParameterizedTest(name = "{argumentSetName}")
