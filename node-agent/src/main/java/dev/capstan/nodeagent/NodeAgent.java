@@ -181,6 +181,8 @@ public final class NodeAgent implements AutoCloseable {
       // The redirect never captures packets of the agent's own connections (the mark is its exemption).
       hboneClient.option(Transport.SO_MARK, config.capture().get().mark());
       workloadClient.option(Transport.SO_MARK, config.capture().get().mark());
+      // Connections to workloads may carry the source pod's address (a non-local, transparent bind).
+      workloadClient.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
     }
     b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics);
     Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, workloadClient, b.metrics, accessLog, b.drain);

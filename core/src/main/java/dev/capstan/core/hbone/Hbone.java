@@ -102,6 +102,26 @@ public final class Hbone {
     return ip.map(a -> new InetSocketAddress(a, port));
   }
 
+  /** {@code for="<ip>:<port>"}: the original source of a tunnelled connection (RFC 7239). */
+  public static String forwardedFor(InetSocketAddress source) {
+    return "for=\"" + authority(source) + "\"";
+  }
+
+  /**
+   * The address of a {@code Forwarded} header made by {@link #forwardedFor}: exactly one element
+   * {@code for="ip:port"}. Empty when absent or anything else (a list, other parameters, a name).
+   */
+  public static Optional<InetSocketAddress> parseForwardedFor(CharSequence header) {
+    if (header == null || header.length() > MAX_AUTHORITY_LENGTH + 8) {
+      return Optional.empty();
+    }
+    String s = header.toString().trim();
+    if (!s.regionMatches(true, 0, "for=\"", 0, 5) || !s.endsWith("\"") || s.length() < 7) {
+      return Optional.empty();
+    }
+    return parseAuthority(s.substring(5, s.length() - 1));
+  }
+
   /** A literal IPv4 or IPv6 address; never resolves a name. */
   public static Optional<InetAddress> literalIp(String text) {
     if (text == null || text.isEmpty() || text.length() > 45) {

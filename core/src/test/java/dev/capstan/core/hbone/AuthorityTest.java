@@ -192,4 +192,29 @@ class AuthorityTest {
     assertThat(Hbone.authority(original)).isEqualTo(expected);
     assertThat(Hbone.parseAuthority(Hbone.authority(original))).contains(original);
   }
+
+  @Test
+  void forwarded_for_round_trips_the_original_source() throws Exception {
+    InetSocketAddress source = address("10.1.1.2", 45474);
+    assertThat(Hbone.forwardedFor(source)).isEqualTo("for=\"10.1.1.2:45474\"");
+    assertThat(Hbone.parseForwardedFor(Hbone.forwardedFor(source))).contains(source);
+    assertThat(Hbone.parseForwardedFor(Hbone.forwardedFor(address("fd00::7", 80)))).contains(address("fd00::7", 80));
+  }
+
+  static Stream<Arguments> rejectedForwarded() {
+    return Stream.of(
+        argumentSet("absent", (Object) null),
+        argumentSet("a name", "for=\"localhost:80\""),
+        argumentSet("unquoted", "for=10.0.0.1:80"),
+        argumentSet("a list", "for=\"10.0.0.1:80\", for=\"10.0.0.2:80\""),
+        argumentSet("another parameter", "by=\"10.0.0.1:80\""),
+        argumentSet("no port", "for=\"10.0.0.1\""),
+        argumentSet("overlong", "for=\"" + "1".repeat(100) + "\""));
+  }
+
+  @ParameterizedTest(name = "{argumentSetName}")
+  @MethodSource("rejectedForwarded")
+  void forwarded_other_than_one_literal_address_is_ignored(String header) {
+    assertThat(Hbone.parseForwardedFor(header)).isEmpty();
+  }
 }

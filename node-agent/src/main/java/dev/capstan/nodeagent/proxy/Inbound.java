@@ -90,7 +90,9 @@ public final class Inbound implements HboneServer.Acceptor {
         dstId.uri(),
         "unknown");
     drain.proxied(stream);
-    upstream.clone().group(stream.eventLoop()).connect(target).addListener(f -> {
+    Bootstrap dial = upstream.clone().group(stream.eventLoop());
+    Optional<InetSocketAddress> from = preservedSource(request, index);
+    (from.isPresent() ? dial.connect(target, from.get()) : dial.connect(target)).addListener(f -> {
       if (!f.isSuccess()) {
         refuse(request, new ProxyError.UpstreamUnavailable(target, String.valueOf(f.cause().getMessage())));
         return;
@@ -109,6 +111,24 @@ public final class Inbound implements HboneServer.Acceptor {
             start, duration, result.fromStream(), result.fromSocket(), result.aborted() ? "aborted" : "ok"));
       });
     });
+  }
+
+  /**
+   * Capture mode: the workload sees the source pod's address, as without a mesh. The source agent
+   * names it in {@code Forwarded}; it is believed only when that address is a workload whose
+   * identity is the one this connection verified (so a peer can claim only its own pods), and
+   * then the agent binds its connection to it transparently (replies come back through the
+   * redirect's policy routing). Otherwise the workload sees the node's address.
+   */
+  private Optional<InetSocketAddress> preservedSource(HboneServer.Request request, MeshIndex index) {
+    if (config.capture().isEmpty()) {
+      return Optional.empty();
+    }
+    return Hbone.parseForwardedFor(request.headers().get(Hbone.FORWARDED))
+        .filter(claimed -> index.workloadByIp(claimed.getAddress())
+            .map(w -> MeshIndex.identity(config.trustDomain(), w).equals(request.peer()))
+            .orElse(false))
+        .map(claimed -> new InetSocketAddress(claimed.getAddress(), 0));
   }
 
   /**

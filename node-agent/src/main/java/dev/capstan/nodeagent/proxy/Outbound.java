@@ -142,7 +142,7 @@ public final class Outbound {
     Pool.Key key = new Pool.Key(srcId, dstId, target.workload().node());
     drain.proxied(downstream);
     pool.stream(downstream.eventLoop(), key, cert.get().client(), hbonePeer, Hbone.authority(target.address()),
-            Map.of(Hbone.BAGGAGE.toString(), baggage(src.get())))
+            Map.of(Hbone.BAGGAGE.toString(), baggage(src.get()), Hbone.FORWARDED.toString(), Hbone.forwardedFor(source)))
         .addListener(f -> {
           if (!f.isSuccess()) {
             HboneException cause = f.cause() instanceof HboneException h
@@ -185,7 +185,8 @@ public final class Outbound {
         labels.destinationService());
     InetSocketAddress source = (InetSocketAddress) downstream.remoteAddress();
     drain.proxied(downstream);
-    dial(downstream, target.address(), handshake, upstream -> {
+    // The workload sees the source pod's own address (both are local: replies come back here).
+    dial(downstream, target.address(), Optional.of(new InetSocketAddress(source.getAddress(), 0)), handshake, upstream -> {
       metrics.connectionOpened(labels);
       metrics.connectionOpened(inbound);
       SocketSplice.start(downstream, upstream, result -> {
@@ -205,7 +206,7 @@ public final class Outbound {
         REPORTER, src.name(), src.namespace(), srcId.uri(), "unknown", "unknown", "unknown", "unknown").plaintext();
     InetSocketAddress source = (InetSocketAddress) downstream.remoteAddress();
     drain.proxied(downstream);
-    dial(downstream, address, Listeners.CLOSE_ON_FAILURE, upstream -> {
+    dial(downstream, address, Optional.empty(), Listeners.CLOSE_ON_FAILURE, upstream -> {
       metrics.connectionOpened(labels);
       SocketSplice.start(downstream, upstream, result -> {
         Duration duration = Duration.between(start, Instant.now());
@@ -216,9 +217,14 @@ public final class Outbound {
     });
   }
 
-  /** Dials {@code address} on the downstream's event loop; the upstream is handed over active with auto-read off. */
-  private void dial(Channel downstream, InetSocketAddress address, Handshake handshake, Consumer<Channel> connected) {
-    direct.clone().group(downstream.eventLoop()).connect(address).addListener(f -> {
+  /**
+   * Dials {@code address} on the downstream's event loop, from {@code from} when given (a
+   * transparent bind); the upstream is handed over active with auto-read off.
+   */
+  private void dial(
+      Channel downstream, InetSocketAddress address, Optional<InetSocketAddress> from, Handshake handshake, Consumer<Channel> connected) {
+    Bootstrap b = direct.clone().group(downstream.eventLoop());
+    (from.isPresent() ? b.connect(address, from.get()) : b.connect(address)).addListener(f -> {
       if (!f.isSuccess()) {
         fail(downstream, handshake, new ProxyError.UpstreamUnavailable(address, String.valueOf(f.cause().getMessage())));
         return;
