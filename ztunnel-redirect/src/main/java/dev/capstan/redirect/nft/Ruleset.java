@@ -76,8 +76,11 @@ public final class Ruleset {
             type filter hook prerouting priority mangle; policy accept;
             # Anti-spoofing: on an enrolled pod's interface only that pod's own addresses may be the source.
             iifname @pod_ifaces iifname . ip saddr != @pod_sources counter name spoofed drop
-            # The node agent's own connections are never captured.
-            ct mark & %1$s == %1$s accept
+            # The node agent's own connections are never captured, and their packets are routed to
+            # the local stack (TPROXY mark → table local): the agent may have bound such a
+            # connection to a pod's address (the destination sees the source pod's IP), so
+            # replies to that address must come back to the agent, not leave for the pod's node.
+            ct mark & %1$s == %1$s meta mark set %2$s accept
             # Replies are never captured: connections a pod did not start pass, including kubelet
             # probes, which the node opens through output (never prerouting) and answers come back to.
             ct direction reply accept

@@ -75,7 +75,7 @@ class RulesetTest {
     List<String> rules = Ruleset.render("capstan", DEFAULTS, List.of()).lines().map(String::strip)
         .filter(l -> !l.startsWith("#")).toList();
 
-    int agent = rules.indexOf("ct mark & 0x200000 == 0x200000 accept");
+    int agent = rules.indexOf("ct mark & 0x200000 == 0x200000 meta mark set 0x100000 accept");
     int reply = rules.indexOf("ct direction reply accept");
     int firstCapture = rules.indexOf(rules.stream().filter(l -> l.contains("tproxy")).findFirst().orElseThrow());
     assertThat(agent).isPositive().isLessThan(firstCapture);
@@ -118,7 +118,7 @@ class RulesetTest {
         .contains("tproxy ip to 127.0.0.2:25001 meta mark set 0x10 ")
         .contains("tcp dport 25008 tproxy ip to 127.0.0.2:25008 meta mark set 0x10 ")
         .contains("tproxy ip to 127.0.0.2:25006 meta mark set 0x10 ")
-        .contains("ct mark & 0x20 == 0x20 accept")
+        .contains("ct mark & 0x20 == 0x20 meta mark set 0x10 accept")
         .doesNotContain("15001").doesNotContain("0x100000");
   }
 
