@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -19,6 +21,13 @@ import java.util.concurrent.TimeoutException;
 public final class Command {
   /** Default deadline of short commands ({@code ip}, {@code nft}, {@code sysctl}). */
   public static final Duration SHORT = Duration.ofSeconds(20);
+
+  /** Readers of command output: blocking reads stay off the common pool. */
+  private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "e2e-command-output");
+    t.setDaemon(true);
+    return t;
+  });
 
   private Command() {}
 
@@ -65,8 +74,8 @@ public final class Command {
     } catch (IOException e) {
       throw new CommandException("cannot run " + String.join(" ", argv) + ": " + e.getMessage());
     }
-    CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
-    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+    CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()), READERS);
+    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()), READERS);
     try {
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
