@@ -1,0 +1,286 @@
+package dev.capstan.e2e.mesh;
+
+import dev.capstan.e2e.net.Command;
+import dev.capstan.e2e.net.NetnsProcess;
+import dev.capstan.e2e.net.Node;
+import dev.capstan.e2e.net.TwoNodeNetwork;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Capstan on a {@link TwoNodeNetwork}, clusterless: the controller in node1's namespace (Hazelcast
+ * on 10.0.0.1:5701, CA on 10.0.0.1:15012, manifests generated from the network's pods), a node
+ * agent per node namespace, and (later) a {@code capstan-redirect} process per node. Every process
+ * is started through the network, so the network's cleanup stops them.
+ *
+ * <pre>{@code
+ * CapstanMesh mesh = CapstanMesh.on(net).enroll("shop").service(MeshService.of("shop", "server", "10.96.0.10", 80, 8080));
+ * mesh.startController();
+ * mesh.startAgents(AgentMode.STANDARD);
+ * }</pre>
+ */
+public final class CapstanMesh {
+  /** Hazelcast of the controller, on node1's wire address. */
+  public static final String HAZELCAST = "10.0.0.1:5701";
+  /** The controller's CA (gRPC), on node1's wire address. */
+  public static final String CA = "10.0.0.1:15012";
+  /** The controller's readiness, reachable from both nodes (19xxx: the agent on node1 keeps 150xx). */
+  public static final String CONTROLLER_READY = "http://10.0.0.1:19021/healthz/ready";
+  /** A node agent's readiness, from inside its node's namespace. */
+  public static final String AGENT_READY = "http://127.0.0.1:15021/healthz/ready";
+  /** A node agent's admin (config dump), from inside its node's namespace. */
+  public static final String AGENT_ADMIN = "http://127.0.0.1:15000";
+  /** How long a JVM of ours may take to become ready on two shared CPUs. */
+  public static final Duration STARTUP = Duration.ofSeconds(90);
+
+  /** How an agent receives pod traffic. */
+  public enum AgentMode {
+    /** HBONE on local pod IPs, explicit proxy and fixed upstreams only; no kernel redirection. */
+    STANDARD,
+    /** Transparent capture: listeners for nftables TPROXY (needs {@link #startRedirect} on the node). */
+    CAPTURE
+  }
+
+  private final TwoNodeNetwork net;
+  private final Path dir;
+  private final Set<String> enrolled = new LinkedHashSet<>();
+  private final Set<String> optedOut = new LinkedHashSet<>();
+  private final Map<String, MeshService> services = new LinkedHashMap<>();
+  private final Map<String, String> tokens = new LinkedHashMap<>();
+  private NetnsProcess controller;
+  private final Map<String, NetnsProcess> agents = new LinkedHashMap<>();
+
+  private CapstanMesh(TwoNodeNetwork net) {
+    this.net = net;
+    this.dir = net.runDir().resolve("mesh");
+    SecureRandom random = new SecureRandom();
+    for (Node n : net.nodes()) {
+      byte[] token = new byte[24];
+      random.nextBytes(token);
+      tokens.put(n.name(), HexFormat.of().formatHex(token));
+    }
+  }
+
+  /** A mesh on a started network; nothing runs until {@link #startController()}. */
+  public static CapstanMesh on(TwoNodeNetwork net) {
+    if (net.node1() == null) {
+      throw new IllegalStateException("the network is not started: use the mesh from @BeforeAll or a test");
+    }
+    return new CapstanMesh(net);
+  }
+
+  /** Where configs, tokens, the CA and manifests of this mesh are. */
+  public Path dir() {
+    return dir;
+  }
+
+  // ---------------------------------------------------------------- manifests
+
+  /** Enrolls a Kubernetes namespace ({@code capstan.dev/mesh: enabled}); call {@link #publish()} once running. */
+  public synchronized CapstanMesh enroll(String namespace) {
+    enrolled.add(namespace);
+    return this;
+  }
+
+  /** Adds or replaces a Service; call {@link #publish()} once running. */
+  public synchronized CapstanMesh service(MeshService service) {
+    services.put(service.namespace() + "/" + service.name(), service);
+    return this;
+  }
+
+  /** Labels a pod {@code capstan.dev/mesh: disabled} and publishes. */
+  public synchronized void optOut(String pod) {
+    optedOut.add(pod);
+    publish();
+  }
+
+  /** Removes a pod's opt-out label and publishes. */
+  public synchronized void optIn(String pod) {
+    optedOut.remove(pod);
+    publish();
+  }
+
+  /** Deletes a pod from the network and from the manifests. */
+  public synchronized void deletePod(String pod) {
+    net.removePod(pod);
+    optedOut.remove(pod);
+    publish();
+  }
+
+  /** Writes the manifests for the network's pods as they are now (the controller polls every 500 ms). */
+  public synchronized void publish() {
+    Manifests.write(dir.resolve("manifests"), Manifests.render(net.pods(), enrolled, optedOut, services.values()));
+  }
+
+  // ---------------------------------------------------------------- processes
+
+  /** Writes the controller's config, tokens and manifests, starts it in node1's namespace and waits until ready. */
+  public synchronized NetnsProcess startController() {
+    if (controller != null) {
+      throw new IllegalStateException("the controller runs already: " + controller);
+    }
+    StringBuilder tokenLines = new StringBuilder("# node name → bootstrap token (random per run)\n");
+    tokens.forEach((node, token) -> tokenLines.append(node).append(": ").append(token).append('\n'));
+    writeSecret(dir.resolve("tokens.yaml"), tokenLines.toString());
+    publish();
+    Path config = write(dir.resolve("controller.yaml"), String.join("\n",
+        "# The e2e controller: clusterless, in node1's namespace, reachable over the wire on 10.0.0.1.",
+        "name: controller-0",
+        "manifests: manifests",
+        "pollInterval: 500ms",
+        "hazelcast:",
+        "  clusterName: " + net.runId(),
+        "  listen: " + HAZELCAST,
+        "leader: oldest-member",
+        "ca:",
+        "  listen: " + CA,
+        "  dir: ca",
+        "  bootstrapTokens: tokens.yaml",
+        "admin: 127.0.0.1:19000",
+        "metrics: 10.0.0.1:19020",
+        "ready: 10.0.0.1:19021",
+        ""));
+    controller = net.startJar("controller", net.node1().netns(), TwoNodeNetwork.jar("capstan.e2e.controllerJar"),
+        List.of("run", "--config", config.toString()));
+    controller.awaitHttp200(CONTROLLER_READY, STARTUP);
+    if (!Files.isRegularFile(rootCert())) {
+      throw new AssertionError("the controller is ready but wrote no " + rootCert() + "; last 50 lines:\n" + controller.tail(50));
+    }
+    return controller;
+  }
+
+  /** Writes {@code node}'s agent config and token and starts the agent in the node's namespace (no wait). */
+  public synchronized NetnsProcess startAgent(Node node, AgentMode mode) {
+    if (controller == null) {
+      throw new IllegalStateException("start the controller first: agents need its root certificate");
+    }
+    if (agents.containsKey(node.name())) {
+      throw new IllegalStateException("the agent of " + node.name() + " runs already");
+    }
+    Path token = writeSecret(dir.resolve(node.name() + ".token"), tokens.get(node.name()) + "\n");
+    List<String> yaml = new ArrayList<>(List.of(
+        "# The e2e node agent of " + node.name() + " (" + mode + "), in the node's namespace.",
+        "node: " + node.name(),
+        "controller:",
+        "  clusterName: " + net.runId(),
+        "  members: [\"" + HAZELCAST + "\"]",
+        "ca:",
+        "  address: " + CA,
+        "  root: " + rootCert(),
+        "  token: " + token,
+        "admin: 127.0.0.1:15000",
+        "metrics: 0.0.0.0:15020",
+        "ready: 0.0.0.0:15021",
+        "explicitProxy: null",
+        "workerThreads: 1",
+        "drainTimeout: 1s"));
+    if (mode == AgentMode.CAPTURE) {
+      // ---- CAPTURE MODE (being built): the listeners nftables TPROXY delivers to; the redirect's
+      // rules (startRedirect) must use the same ports and mark.
+      yaml.addAll(List.of(
+          "capture:",
+          "  outbound: 127.0.0.1:15001",
+          "  inbound: 127.0.0.1:15006",
+          "  hbone: 127.0.0.1:15008",
+          "  mark: 0x200000"));
+    }
+    yaml.add("");
+    Path config = write(dir.resolve(node.name() + ".yaml"), String.join("\n", yaml));
+    NetnsProcess agent = net.startJar("agent-" + node.name(), node.netns(), TwoNodeNetwork.jar("capstan.e2e.agentJar"),
+        List.of("run", "--config", config.toString()));
+    agents.put(node.name(), agent);
+    return agent;
+  }
+
+  /** Starts both agents, then waits until both are ready (their JVMs start side by side). */
+  public List<NetnsProcess> startAgents(AgentMode mode) {
+    List<NetnsProcess> started = new ArrayList<>();
+    for (Node n : net.nodes()) {
+      started.add(startAgent(n, mode));
+    }
+    for (Node n : net.nodes()) {
+      awaitAgentReady(n);
+    }
+    return started;
+  }
+
+  /** Waits until {@code node}'s agent answers 200 on {@code /healthz/ready}: mesh loaded, certificates in. */
+  public void awaitAgentReady(Node node) {
+    agent(node).awaitHttp200(AGENT_READY, STARTUP);
+  }
+
+  /**
+   * Starts {@code capstan-redirect} (the nftables TPROXY installer) in {@code node}'s namespace:
+   * {@code java -jar capstan-redirect.jar run --config redirect-<node>.yaml}. The YAML is the
+   * caller's until the redirect's config is settled; wait on its log or readiness afterwards.
+   */
+  public synchronized NetnsProcess startRedirect(Node node, String redirectYaml) {
+    Path config = write(dir.resolve("redirect-" + node.name() + ".yaml"), redirectYaml);
+    return net.startJar("redirect-" + node.name(), node.netns(), TwoNodeNetwork.jar("capstan.e2e.redirectJar"),
+        List.of("run", "--config", config.toString()));
+  }
+
+  public synchronized NetnsProcess controller() {
+    if (controller == null) {
+      throw new IllegalStateException("the controller is not started");
+    }
+    return controller;
+  }
+
+  public synchronized NetnsProcess agent(Node node) {
+    NetnsProcess a = agents.get(node.name());
+    if (a == null) {
+      throw new IllegalStateException("no agent started on " + node.name());
+    }
+    return a;
+  }
+
+  /** {@code GET /config_dump} of {@code node}'s agent (JSON), from inside the node's namespace. */
+  public String agentConfigDump(Node node) {
+    return Command.run(Duration.ofSeconds(15), Command.inNetns(node.netns(),
+        List.of("curl", "-sSf", "--max-time", "5", AGENT_ADMIN + "/config_dump"))).orThrow().stdout();
+  }
+
+  /** {@code GET /metrics} of {@code node}'s agent (Prometheus text). */
+  public String agentMetrics(Node node) {
+    return Command.run(Duration.ofSeconds(15), Command.inNetns(node.netns(),
+        List.of("curl", "-sSf", "--max-time", "5", "http://127.0.0.1:15020/metrics"))).orThrow().stdout();
+  }
+
+  /** The mesh root the controller made on its first start. */
+  public Path rootCert() {
+    return dir.resolve("ca").resolve("root-cert.pem");
+  }
+
+  private static Path write(Path file, String text) {
+    try {
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, text);
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Path writeSecret(Path file, String text) {
+    write(file, text);
+    try {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return file;
+  }
+}
