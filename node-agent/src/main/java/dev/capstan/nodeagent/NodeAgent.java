@@ -74,6 +74,8 @@ public final class NodeAgent implements AutoCloseable {
   private final Transport transport;
   private final MeshTls tls;
   private volatile boolean ready;
+  private Runnable bindCapture;
+  private volatile boolean listenersBound;
 
   private NodeAgent(Builder b) {
     this.config = b.config;
@@ -196,9 +198,19 @@ public final class NodeAgent implements AutoCloseable {
       if (!failed.isEmpty()) {
         throw new IllegalStateException("cannot listen for HBONE: " + String.join("; ", failed));
       }
-    } else {
-      b.listeners.bindCapture(config.capture().get(), outbound, inbound, config.hbone(), serverTls);
     }
+    // Capture listeners are bound only once the agent can serve every local pod (mesh and
+    // certificates in; see bindCaptureWhenServing): during a restart the kernel spreads new
+    // connections over every listener sharing the port, so a new agent must not take any before
+    // it can carry them.
+    Runnable bindCapture = config.capture().isEmpty() ? null : () -> {
+      try {
+        b.listeners.bindCapture(config.capture().get(), outbound, inbound, config.hbone(), serverTls);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while binding the capture listeners", e);
+      }
+    };
     b.listeners.bindExplicit(outbound);
     // A new workload's certificate is loaded before its HBONE listener presents it.
     // Always applies the index in force (under one lock), so a change that lands while the agent
@@ -225,6 +237,9 @@ public final class NodeAgent implements AutoCloseable {
     b.background.scheduleWithFixedDelay(() -> {
       try {
         refreshFromFiles(config, meshTick, mesh, identities);
+        if (self[0] != null) {
+          self[0].bindCaptureWhenServing();
+        }
         if (!saidReady[0] && self[0] != null && self[0].ready()) {
           saidReady[0] = true;
           LOG.info("node agent for {} is ready: mesh version {} loaded, certificates for every local identity",
@@ -240,8 +255,11 @@ public final class NodeAgent implements AutoCloseable {
         b.metrics::scrape,
         () -> self[0].configDump(), () -> self[0] != null && self[0].ready());
     NodeAgent agent = new NodeAgent(b);
+    agent.bindCapture = bindCapture;
+    agent.listenersBound = bindCapture == null;
     self[0] = agent;
     agent.ready = true;
+    agent.bindCaptureWhenServing();
     LOG.info("node agent for {} started (ready once the mesh and its certificates are in): transport {}, TLS {}, mesh version {}, listening {}",
         config.node(), b.transport.name(), b.tls.provider(), b.mesh.current().version(), b.listeners.bound());
     return agent;
@@ -271,8 +289,29 @@ public final class NodeAgent implements AutoCloseable {
    * this node's workloads, and not draining.
    */
   public boolean ready() {
-    return ready && mesh.ready() && !drain.draining()
-        && localIdentities(config, mesh.current()).stream().allMatch(id -> identities.get(id).isPresent());
+    return ready && listenersBound && canServe() && !drain.draining();
+  }
+
+  /** The mesh fully loaded and a certificate held for the identity of every local workload. */
+  private boolean canServe() {
+    return mesh.ready() && localIdentities(config, mesh.current()).stream().allMatch(id -> identities.get(id).isPresent());
+  }
+
+  /**
+   * Capture mode: binds the transparent listeners the first time the agent can serve (start-up,
+   * then the background tick). A failed bind is logged and tried again on the next tick; the
+   * agent stays not ready meanwhile.
+   */
+  synchronized void bindCaptureWhenServing() {
+    if (listenersBound || drain.draining() || !canServe()) {
+      return;
+    }
+    try {
+      bindCapture.run();
+      listenersBound = true;
+    } catch (RuntimeException e) {
+      LOG.error("cannot bind the capture listeners, retrying: {}", e.getMessage());
+    }
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -61,6 +61,9 @@ public final class CapstanMesh {
   private final Map<String, String> tokens = new LinkedHashMap<>();
   private NetnsProcess controller;
   private final Map<String, NetnsProcess> agents = new LinkedHashMap<>();
+  private final Map<String, NetnsProcess> redirects = new LinkedHashMap<>();
+  private final Map<String, String> extraManifests = new LinkedHashMap<>();
+  private int generation;
 
   private CapstanMesh(TwoNodeNetwork net) {
     this.net = net;
@@ -121,7 +124,21 @@ public final class CapstanMesh {
 
   /** Writes the manifests for the network's pods as they are now (the controller polls every 500 ms). */
   public synchronized void publish() {
-    Manifests.write(dir.resolve("manifests"), Manifests.render(net.pods(), enrolled, optedOut, services.values()));
+    StringBuilder yaml = new StringBuilder(Manifests.render(net.pods(), enrolled, optedOut, services.values()));
+    extraManifests.values().forEach(doc -> yaml.append("---\n").append(doc.strip()).append('\n'));
+    Manifests.write(dir.resolve("manifests"), yaml.toString());
+  }
+
+  /** Adds (or replaces) a manifest document of another kind (an AuthorizationPolicy...) and publishes. */
+  public synchronized void apply(String name, String yaml) {
+    extraManifests.put(name, yaml);
+    publish();
+  }
+
+  /** Removes a document added with {@link #apply} and publishes. */
+  public synchronized void remove(String name) {
+    extraManifests.remove(name);
+    publish();
   }
 
   // ---------------------------------------------------------------- processes
@@ -198,10 +215,47 @@ public final class CapstanMesh {
     }
     yaml.add("");
     Path config = write(dir.resolve(node.name() + ".yaml"), String.join("\n", yaml));
-    NetnsProcess agent = net.startJar("agent-" + node.name(), node.netns(), TwoNodeNetwork.jar("capstan.e2e.agentJar"),
-        List.of("run", "--config", config.toString()));
+    NetnsProcess agent = launchAgent(node, config);
     agents.put(node.name(), agent);
     return agent;
+  }
+
+  private NetnsProcess launchAgent(Node node, Path config) {
+    return net.startJar("agent-" + node.name() + "-" + (++generation), node.netns(), TwoNodeNetwork.jar("capstan.e2e.agentJar"),
+        List.of("run", "--config", config.toString()));
+  }
+
+  /**
+   * Restarts {@code node}'s agent as a DaemonSet update with surge would: a new agent process with
+   * the same config starts beside the old one (its listeners share the ports), and once it logs
+   * that it is ready the old one gets SIGTERM and drains. Returns the new process.
+   */
+  public NetnsProcess restartAgent(Node node) {
+    NetnsProcess old = agent(node);
+    NetnsProcess fresh = launchAgent(node, dir.resolve(node.name() + ".yaml"));
+    fresh.awaitLog("node agent for " + node.name() + " is ready", STARTUP);
+    synchronized (this) {
+      agents.put(node.name(), fresh);
+    }
+    old.stop(Duration.ofSeconds(30));
+    return fresh;
+  }
+
+  /** Kills {@code node}'s agent with SIGKILL (a crash: no drain) and waits until it is gone. */
+  public void crashAgent(Node node) {
+    NetnsProcess old = agent(node);
+    Command.check(List.of("kill", "-KILL", Long.toString(old.pid())));
+    old.awaitExit(Duration.ofSeconds(10));
+  }
+
+  /** Starts {@code node}'s agent again with its config (after a crash); returns it once ready. */
+  public NetnsProcess startAgentAgain(Node node) {
+    NetnsProcess fresh = launchAgent(node, dir.resolve(node.name() + ".yaml"));
+    synchronized (this) {
+      agents.put(node.name(), fresh);
+    }
+    fresh.awaitLog("node agent for " + node.name() + " is ready", STARTUP);
+    return fresh;
   }
 
   /** Starts both agents, then waits until both are ready (their JVMs start side by side). */
@@ -222,14 +276,56 @@ public final class CapstanMesh {
   }
 
   /**
-   * Starts {@code capstan-redirect} (the nftables TPROXY installer) in {@code node}'s namespace:
-   * {@code java -jar capstan-redirect.jar run --config redirect-<node>.yaml}. The YAML is the
-   * caller's until the redirect's config is settled; wait on its log or readiness afterwards.
+   * Starts {@code capstan-redirect} in {@code node}'s namespace, watching the controller, with the
+   * agents' capture ports and mark, reconciling every second; waits for its first apply.
    */
-  public synchronized NetnsProcess startRedirect(Node node, String redirectYaml) {
-    Path config = write(dir.resolve("redirect-" + node.name() + ".yaml"), redirectYaml);
-    return net.startJar("redirect-" + node.name(), node.netns(), TwoNodeNetwork.jar("capstan.e2e.redirectJar"),
-        List.of("run", "--config", config.toString()));
+  public synchronized NetnsProcess startRedirect(Node node) {
+    Path config = write(dir.resolve("redirect-" + node.name() + ".yaml"), String.join("\n",
+        "# The e2e redirect of " + node.name() + ": the same ports and mark as the agent's capture block.",
+        "node: " + node.name(),
+        "controller:",
+        "  clusterName: " + net.runId(),
+        "  members: [\"" + HAZELCAST + "\"]",
+        "capture:",
+        "  address: 127.0.0.1",
+        "  outboundPort: 15001",
+        "  inboundPort: 15006",
+        "  hbonePort: 15008",
+        "  tproxyMark: 0x100000",
+        "  agentMark: 0x200000",
+        "  routeTable: 150",
+        "table: capstan",
+        "reconcileInterval: 1s",
+        ""));
+    NetnsProcess p = net.startJar("redirect-" + node.name() + "-" + (++generation), node.netns(),
+        TwoNodeNetwork.jar("capstan.e2e.redirectJar"), List.of("run", "--config", config.toString()));
+    redirects.put(node.name(), p);
+    return p;
+  }
+
+  public synchronized NetnsProcess redirect(Node node) {
+    NetnsProcess r = redirects.get(node.name());
+    if (r == null) {
+      throw new IllegalStateException("no redirect started on " + node.name());
+    }
+    return r;
+  }
+
+  /** {@code nft list table ip capstan} in {@code node}'s namespace (empty when the table is absent). */
+  public String captureRules(Node node) {
+    Command.Result r = Command.run(Duration.ofSeconds(10), Command.inNetns(node.netns(), List.of("nft", "list", "table", "ip", "capstan")));
+    return r.ok() ? r.stdout() : "";
+  }
+
+  /** Packets counted so far by the redirect's named counter (spoofed, captured_outbound, no_agent...). */
+  public long captureCounter(Node node, String counter) {
+    String out = Command.run(Duration.ofSeconds(10), Command.inNetns(node.netns(),
+        List.of("nft", "list", "counter", "ip", "capstan", counter))).orThrow().stdout();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("packets (\\d+)").matcher(out);
+    if (!m.find()) {
+      throw new IllegalStateException("no packets in nft list counter " + counter + ": " + out);
+    }
+    return Long.parseLong(m.group(1));
   }
 
   public synchronized NetnsProcess controller() {

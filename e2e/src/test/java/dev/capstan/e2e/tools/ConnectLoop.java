@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
  * Opens {@code --count} short connections to an echo server at a steady {@code --rate} per second,
  * one after another, for at most {@code --max-seconds}; each sends a small payload and expects it
  * back. Prints one line per failure ({@code fail <i>: <reason>}) and a last line
- * {@code ok=<n> failed=<n>} (connections not attempted before the deadline count as failed). Exits
+ * {@code ok=<n> failed=<n>} (also when stopped early by SIGTERM) (connections not attempted before the deadline count as failed). Exits
  * 0 only if none failed. Bounded: count at most 100000, at most 600 seconds, 2 s per connection.
  *
  * <pre>java -cp test-classes dev.capstan.e2e.tools.ConnectLoop 10.1.2.10 7000 --count 100 --rate 20 --max-seconds 30</pre>
@@ -27,8 +27,16 @@ public final class ConnectLoop {
     long start = System.nanoTime();
     long deadline = start + TimeUnit.SECONDS.toNanos(maxSeconds);
     long interval = TimeUnit.SECONDS.toNanos(1) / rate;
-    int ok = 0;
-    int failed = 0;
+    java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
+    // Stopped early (SIGTERM): report what was attempted so far.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (reported.compareAndSet(false, true)) {
+        System.out.println("ok=" + ok.get() + " failed=" + failed.get() + " (stopped)");
+        System.out.flush();
+      }
+    }));
     for (int i = 0; i < count; i++) {
       long due = start + i * interval;
       long now = System.nanoTime();
@@ -37,24 +45,26 @@ public final class ConnectLoop {
       }
       if (System.nanoTime() > deadline) {
         System.out.println("fail " + i + "-" + (count - 1) + ": not attempted, " + maxSeconds + " s deadline reached");
-        failed += count - i;
+        failed.addAndGet(count - i);
         break;
       }
       String payload = "connect-loop " + i + "\n";
       try {
         String echoed = TcpClient.exchange(target, payload.getBytes(StandardCharsets.UTF_8), timeoutMs);
         if (echoed.equals(payload)) {
-          ok++;
+          ok.incrementAndGet();
         } else {
-          failed++;
+          failed.incrementAndGet();
           System.out.println("fail " + i + ": echo differs (" + echoed.length() + " characters back)");
         }
       } catch (IOException e) {
-        failed++;
+        failed.incrementAndGet();
         System.out.println("fail " + i + ": " + e);
       }
     }
-    System.out.println("ok=" + ok + " failed=" + failed);
-    System.exit(failed == 0 ? 0 : 1);
+    if (reported.compareAndSet(false, true)) {
+      System.out.println("ok=" + ok.get() + " failed=" + failed.get());
+    }
+    System.exit(failed.get() == 0 ? 0 : 1);
   }
 }

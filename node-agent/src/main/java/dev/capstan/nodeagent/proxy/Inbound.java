@@ -135,7 +135,7 @@ public final class Inbound implements HboneServer.Acceptor {
    * Plaintext inbound (capture mode, 15006): a connection from outside the mesh to a workload of
    * this node, TPROXYed here with its original destination as local address. It has no identity:
    * the destination's policies decide as for a source without one (a policy that requires mutual
-   * TLS refuses it), then the workload is dialed and the bytes spliced. Runs on the connection's
+   * TLS refuses it), then the workload is dialed from the client's address and the bytes spliced. Runs on the connection's
    * event loop; the connection has auto-read off.
    */
   public void acceptPlaintext(Channel downstream) {
@@ -157,7 +157,8 @@ public final class Inbound implements HboneServer.Acceptor {
         REPORTER, "unknown", "unknown", "unknown",
         dst.get().name(), dst.get().namespace(), MeshIndex.identity(config.trustDomain(), dst.get()).uri(), "unknown").plaintext();
     drain.proxied(downstream);
-    upstream.clone().group(downstream.eventLoop()).connect(target).addListener(f -> {
+    // The workload sees the client's own address, as without a mesh (a transparent bind).
+    upstream.clone().group(downstream.eventLoop()).connect(target, new InetSocketAddress(source.getAddress(), 0)).addListener(f -> {
       if (!f.isSuccess()) {
         refusePlaintext(downstream, new ProxyError.UpstreamUnavailable(target, String.valueOf(f.cause().getMessage())));
         return;

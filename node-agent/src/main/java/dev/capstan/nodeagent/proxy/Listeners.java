@@ -89,26 +89,36 @@ public final class Listeners {
     if (!transport.transparentCapable()) {
       throw new IllegalStateException("capture needs Netty's native epoll transport (IP_TRANSPARENT, SO_MARK), which did not load here");
     }
-    bind("outbound (transparent)", capture.outbound(), ch -> ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelActive(ChannelHandlerContext ctx) {
-        ctx.pipeline().remove(this);
-        // TPROXY keeps the pod's original destination as the accepted socket's local address.
-        InetSocketAddress original = (InetSocketAddress) ctx.channel().localAddress();
-        outbound.proxy(ctx.channel(), new Outbound.Destination.Address(original), CLOSE_ON_FAILURE);
-      }
-    }), false, true, true);
-    bind("inbound plaintext (transparent)", capture.inbound(), ch -> ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelActive(ChannelHandlerContext ctx) {
-        ctx.pipeline().remove(this);
-        inbound.acceptPlaintext(ctx.channel());
-      }
-    }), false, true, true);
-    bind("hbone (transparent)", capture.hbone(), c -> {
-      drain.hboneConnection(c);
-      c.pipeline().addLast(new HboneServer(tls, settings, inbound));
-    }, true, false, true);
+    List<Channel> opened = new ArrayList<>();
+    try {
+      opened.addAll(bind("outbound (transparent)", capture.outbound(),
+          ch -> ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+              ctx.pipeline().remove(this);
+              // TPROXY keeps the pod's original destination as the accepted socket's local address.
+              InetSocketAddress original = (InetSocketAddress) ctx.channel().localAddress();
+              outbound.proxy(ctx.channel(), new Outbound.Destination.Address(original), CLOSE_ON_FAILURE);
+            }
+          }), false, true, true));
+      opened.addAll(bind("inbound plaintext (transparent)", capture.inbound(),
+          ch -> ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+              ctx.pipeline().remove(this);
+              inbound.acceptPlaintext(ctx.channel());
+            }
+          }), false, true, true));
+      opened.addAll(bind("hbone (transparent)", capture.hbone(), c -> {
+        drain.hboneConnection(c);
+        c.pipeline().addLast(new HboneServer(tls, settings, inbound));
+      }, true, false, true));
+    } catch (RuntimeException | InterruptedException e) {
+      // All or nothing: a retry binds the three again.
+      opened.forEach(Channel::close);
+      List.of("outbound (transparent)", "inbound plaintext (transparent)", "hbone (transparent)").forEach(bound::remove);
+      throw e;
+    }
   }
 
   /** Binds HBONE on the IPs of this node's workloads and closes it on IPs no longer local. */
