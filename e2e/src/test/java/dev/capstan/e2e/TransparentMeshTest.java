@@ -105,15 +105,17 @@ class TransparentMeshTest {
     Command.Result toVip = client.curl("http://" + SERVER_VIP + "/hello");
     Command.Result rawToPod = client.runTool(TcpClient.class, server.ip(), "7000", "raw-to-pod");
     Command.Result rawToVip = client.runTool(TcpClient.class, SERVER_VIP, "7000", "raw-to-vip");
+    Command.Result nc = client.exec(Duration.ofSeconds(15), "sh", "-c", "printf raw-with-nc | nc -N -w 5 " + SERVER_VIP + " 7000");
 
     // The server sees the client pod's own address, as without a mesh.
     assertThat(toPod.stdout()).as("curl to the pod: %s", toPod.stderr()).contains("peer=" + client.ip() + ":");
     assertThat(toVip.stdout()).as("curl to the VIP: %s", toVip.stderr()).contains("peer=" + client.ip() + ":");
     assertThat(rawToPod.stdout().strip()).as(rawToPod.stderr()).isEqualTo("raw-to-pod");
     assertThat(rawToVip.stdout().strip()).as(rawToVip.stderr()).isEqualTo("raw-to-vip");
+    assertThat(nc.stdout()).as("nc: %s", nc.stderr()).isEqualTo("raw-with-nc");
     assertThat(serverEcho.output()).contains("echo connection from /" + client.ip() + ":");
     // ...and it all went through the agents: captured on node1, tunnelled, delivered on node2.
-    assertThat(mesh.captureCounter(net.node1(), "captured_outbound") - capturedBefore).isGreaterThanOrEqualTo(4);
+    assertThat(mesh.captureCounter(net.node1(), "captured_outbound") - capturedBefore).isGreaterThanOrEqualTo(5);
     assertThat(mesh.agentMetrics(net.node2()))
         .containsPattern("istio_tcp_connections_opened_total\\{[^}]*reporter=\"destination\"[^}]*source_principal=\""
             + Pattern.quote(CLIENT_ID) + "\"");
@@ -225,6 +227,13 @@ class TransparentMeshTest {
         .isEqualTo(inBefore);
     assertThat(mesh.captureRules(net.node2())).doesNotContain(optout.ip()).doesNotContain(legacyServer.ip());
     assertThat(mesh.captureRules(net.node1())).doesNotContain(legacyClient.ip());
+
+    // A probe from the node itself (kubelet) reaches an enrolled pod without being captured.
+    long probeBefore = mesh.captureCounter(net.node2(), "captured_inbound");
+    Command.Result probe = net.exec(net.node2().netns(), Duration.ofSeconds(15),
+        "curl", "-sS", "--max-time", "5", "http://" + server.ip() + ":8080/healthz");
+    assertThat(probe.stdout()).as("probe from node2: %s", probe.stderr()).contains("server=");
+    assertThat(mesh.captureCounter(net.node2(), "captured_inbound")).isEqualTo(probeBefore);
 
     // A mesh pod reaches pods outside the mesh unchanged (passed through, plaintext).
     Command.Result meshToOptout = client.curl("http://" + optout.ip() + ":8080/");
