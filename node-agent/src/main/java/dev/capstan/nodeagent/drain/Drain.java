@@ -23,6 +23,9 @@ public final class Drain {
 
   private static final Logger LOG = LoggerFactory.getLogger(Drain.class);
 
+  /** How long HBONE connections stay up after GOAWAY, at least (capped by the drain deadline). */
+  static final Duration GOAWAY_GRACE = Duration.ofSeconds(1);
+
   private final ChannelGroup listeners = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
   private final ChannelGroup hboneConnections = new DefaultChannelGroup("hbone", GlobalEventExecutor.INSTANCE);
   private final ChannelGroup proxied = new DefaultChannelGroup("proxied", GlobalEventExecutor.INSTANCE);
@@ -62,10 +65,14 @@ public final class Drain {
     LOG.info("draining: listeners closed, {} connections may finish within {}", active.get(), deadline);
     listeners.close().awaitUninterruptibly();
     hboneConnections.forEach(HboneServer::goAway);
-    long end = System.nanoTime() + deadline.toNanos();
+    long now = System.nanoTime();
+    long end = now + deadline.toNanos();
+    // Streams a peer opened before our GOAWAY reached it are still on their way: keep the HBONE
+    // connections up for a moment even when nothing is active, so they are served, not cut.
+    long grace = now + Math.min(deadline.toNanos(), GOAWAY_GRACE.toNanos());
     Thread waiter = new Thread(() -> {
       try {
-        while (active.get() > 0 && System.nanoTime() < end) {
+        while ((active.get() > 0 || System.nanoTime() < grace) && System.nanoTime() < end) {
           TimeUnit.MILLISECONDS.sleep(50);
         }
       } catch (InterruptedException e) {

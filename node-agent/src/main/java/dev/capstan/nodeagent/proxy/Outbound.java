@@ -141,16 +141,16 @@ public final class Outbound {
     InetSocketAddress hbonePeer = new InetSocketAddress(target.address().getAddress(), config.hbonePort());
     Pool.Key key = new Pool.Key(srcId, dstId, target.workload().node());
     drain.proxied(downstream);
-    pool.stream(downstream.eventLoop(), key, cert.get().client(), hbonePeer, Hbone.authority(target.address()),
-            Map.of(Hbone.BAGGAGE.toString(), baggage(src.get()), Hbone.FORWARDED.toString(), Hbone.forwardedFor(source)))
-        .addListener(f -> {
+    Map<String, String> headers =
+        Map.of(Hbone.BAGGAGE.toString(), baggage(src.get()), Hbone.FORWARDED.toString(), Hbone.forwardedFor(source));
+    tunnel(downstream, key, cert.get().client(), hbonePeer, Hbone.authority(target.address()), headers, true, f -> {
           if (!f.isSuccess()) {
             HboneException cause = f.cause() instanceof HboneException h
                 ? h : new HboneException(HboneException.Kind.STREAM_FAILED, String.valueOf(f.cause()));
             fail(downstream, handshake, new ProxyError.TunnelFailed(hbonePeer, cause));
             return;
           }
-          Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
+          Http2StreamChannel stream = f.getNow();
           if (!downstream.isActive()) {
             stream.close();
             return;
@@ -164,6 +164,27 @@ public final class Outbound {
                 start, duration, result.fromSocket(), result.fromStream(), result.aborted() ? "aborted" : "ok"));
           });
         });
+  }
+
+  /**
+   * Opens the tunnel's stream. A stream that failed before any answer (its connection was closing:
+   * the peer agent restarting, a GOAWAY crossing our CONNECT) carried no byte of the client's, so
+   * it is tried once more, on a new connection if need be.
+   */
+  private void tunnel(
+      Channel downstream, Pool.Key key, io.netty.handler.ssl.SslContext tls, InetSocketAddress peer, String authority,
+      Map<String, String> headers, boolean retry, Consumer<io.netty.util.concurrent.Future<Http2StreamChannel>> done) {
+    pool.stream(downstream.eventLoop(), key, tls, peer, authority, headers).addListener(f -> {
+      @SuppressWarnings("unchecked")
+      io.netty.util.concurrent.Future<Http2StreamChannel> result = (io.netty.util.concurrent.Future<Http2StreamChannel>) f;
+      if (!result.isSuccess() && retry && downstream.isActive()
+          && result.cause() instanceof HboneException h && h.kind() == HboneException.Kind.STREAM_FAILED) {
+        LOG.debug("HBONE stream to {} failed before an answer ({}), trying once more", peer, h.getMessage());
+        tunnel(downstream, key, tls, peer, authority, headers, false, done);
+        return;
+      }
+      done.accept(result);
+    });
   }
 
   /**
