@@ -1,0 +1,171 @@
+package dev.capstan.core.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.capstan.core.testing.EchoServer;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.security.MessageDigest;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A proxy made of {@link SocketSplice} alone: each accepted connection is spliced to a socket
+ * dialed to an upstream on the same event loop, as the agent does for same-node delivery and
+ * passthrough. Real sockets on loopback, small watermarks so backpressure kicks in.
+ */
+class SocketSpliceTest {
+
+  private final Transport transport = Transport.best();
+  private EventLoopGroup group;
+  private Channel proxy;
+  private final CompletableFuture<SocketSplice.Result> result = new CompletableFuture<>();
+
+  @BeforeEach
+  void start() {
+    group = transport.newGroup(1, "splice-test");
+  }
+
+  @AfterEach
+  void stop() {
+    if (proxy != null) {
+      proxy.close().syncUninterruptibly();
+    }
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /** Starts the proxy in front of {@code upstream}; returns its address. */
+  private InetSocketAddress proxyTo(InetSocketAddress upstream) {
+    WriteBufferWaterMark small = new WriteBufferWaterMark(8 * 1024, 32 * 1024);
+    Bootstrap dial = new Bootstrap().channel(transport.socketChannel())
+        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, small)
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(new Hold());
+          }
+        });
+    proxy = new ServerBootstrap().group(group).channel(transport.serverChannel())
+        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .childOption(ChannelOption.AUTO_READ, false)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, small)
+        .childHandler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
+              @Override
+              public void channelActive(ChannelHandlerContext ctx) {
+                ctx.pipeline().remove(this);
+                Channel downstream = ctx.channel();
+                dial.clone().group(downstream.eventLoop()).connect(upstream).addListener(f -> {
+                  if (!f.isSuccess()) {
+                    downstream.close();
+                    return;
+                  }
+                  SocketSplice.start(downstream, ((ChannelFuture) f).channel(), result::complete);
+                });
+              }
+            });
+          }
+        })
+        .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+    return (InetSocketAddress) proxy.localAddress();
+  }
+
+  @Test
+  void bytes_in_equal_bytes_out_both_ways_under_backpressure() throws Exception {
+    try (EchoServer echo = new EchoServer("127.0.0.1"); Socket client = new Socket()) {
+      client.connect(proxyTo(echo.address()), 5000);
+      client.setSoTimeout(20_000);
+      byte[] payload = new byte[4 * 1024 * 1024];
+      new Random(7).nextBytes(payload);
+      CompletableFuture<byte[]> echoed = CompletableFuture.supplyAsync(() -> readAll(client));
+
+      OutputStream out = client.getOutputStream();
+      for (int off = 0; off < payload.length; off += 64 * 1024) {
+        out.write(payload, off, 64 * 1024);
+      }
+      client.shutdownOutput();
+
+      byte[] back = echoed.get(30, TimeUnit.SECONDS);
+      assertThat(back.length).isEqualTo(payload.length);
+      assertThat(MessageDigest.getInstance("SHA-256").digest(back))
+          .isEqualTo(MessageDigest.getInstance("SHA-256").digest(payload));
+      SocketSplice.Result r = result.get(10, TimeUnit.SECONDS);
+      assertThat(r.fromFirst()).isEqualTo(payload.length);
+      assertThat(r.fromSecond()).isEqualTo(payload.length);
+      assertThat(r.aborted()).isFalse();
+    }
+  }
+
+  @Test
+  void end_of_input_from_the_client_reaches_the_server_which_may_still_answer() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1")); Socket client = new Socket()) {
+      client.connect(proxyTo((InetSocketAddress) server.getLocalSocketAddress()), 5000);
+      client.setSoTimeout(10_000);
+      client.getOutputStream().write("question".getBytes());
+      client.shutdownOutput();
+
+      try (Socket accepted = server.accept()) {
+        accepted.setSoTimeout(10_000);
+        // The server reads to end of stream (the client's FIN came through), then answers.
+        assertThat(new String(accepted.getInputStream().readAllBytes())).isEqualTo("question");
+        accepted.getOutputStream().write("answer".getBytes());
+      }
+      assertThat(new String(readAll(client))).isEqualTo("answer");
+      assertThat(result.get(10, TimeUnit.SECONDS).aborted()).isFalse();
+    }
+  }
+
+  @Test
+  void an_upstream_that_resets_closes_the_client_and_reports_aborted() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1")); Socket client = new Socket()) {
+      client.connect(proxyTo((InetSocketAddress) server.getLocalSocketAddress()), 5000);
+      client.setSoTimeout(10_000);
+      client.getOutputStream().write("hello".getBytes());
+      try (Socket accepted = server.accept()) {
+        accepted.setSoLinger(true, 0); // close with RST
+      }
+      InputStream in = client.getInputStream();
+      int read;
+      try {
+        read = in.read();
+      } catch (IOException reset) {
+        read = -1;
+      }
+      assertThat(read).isEqualTo(-1);
+      assertThat(result.get(10, TimeUnit.SECONDS).aborted()).isTrue();
+    }
+  }
+
+  private static byte[] readAll(Socket s) {
+    try {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      s.getInputStream().transferTo(out);
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
