@@ -649,5 +649,7 @@ done
 python3 "$BENCH_PY" summarize "$OUT" "$OUT/RESULTS.md"
 # The control-plane section (benchmarks/control-plane.sh) is not this run's: keep it as it was.
 python3 "$HERE/lib/control_plane.py" carry "$RESULTS_MD" "$OUT/RESULTS.md"
+# So is the capture-mode section (benchmarks/capture.sh).
+python3 "$HERE/lib/capture.py" carry "$RESULTS_MD" "$OUT/RESULTS.md"
 cp "$OUT/RESULTS.md" "$RESULTS_MD"
 log "wrote $RESULTS_MD (raw data in $OUT)"
