@@ -35,6 +35,7 @@ import java.util.Optional;
  * @param reloadInterval how often files are checked for changes
  * @param accessLog access log format
  * @param capture transparent capture (nftables TPROXY from ztunnel-redirect), if enabled
+ * @param quota the node's buffer budget shared by tenants (namespaces)
  */
 public record AgentConfig(
     String node,
@@ -55,7 +56,8 @@ public record AgentConfig(
     Duration drainTimeout,
     Duration reloadInterval,
     AccessLogFormat accessLog,
-    Optional<Capture> capture) {
+    Optional<Capture> capture,
+    QuotaConfig quota) {
 
   /** Where the agent reads the mesh: exactly one of a file ({@code mesh}) or the controller. */
   public sealed interface MeshSource permits MeshFile, Controller {}
@@ -118,6 +120,25 @@ public record AgentConfig(
     }
   }
 
+  /**
+   * The buffer budget (docs/flow-control.md).
+   *
+   * @param budget bytes the agent may hold for all connections together
+   * @param giveBack room kept free for tenants within their share (borrowers stop before it)
+   * @param connectionWindow bytes one connection may hold
+   */
+  public record QuotaConfig(long budget, long giveBack, long connectionWindow) {
+    /**
+     * A quarter of the memory Netty may use for buffers (the JVM's direct memory limit, which
+     * follows the heap limit and so the container's memory limit), between 16 MiB and 1 GiB; a
+     * quarter of that as give-back room; 256 KiB per connection.
+     */
+    public static QuotaConfig defaults() {
+      long budget = Math.max(16L << 20, Math.min(1L << 30, io.netty.util.internal.PlatformDependent.maxDirectMemory() / 4));
+      return new QuotaConfig(budget, budget / 4, 256 * 1024);
+    }
+  }
+
   /** Access log line format. */
   public enum AccessLogFormat {
     OFF,
@@ -151,7 +172,7 @@ public record AgentConfig(
     Fields f = Fields.parse(yaml, source).only(
         "node", "trustDomain", "mesh", "controller", "certs", "ca", "hbonePort", "admin", "metrics", "ready", "explicitProxy",
         "upstreams", "pool", "hbone", "tlsEngine", "workerThreads", "connectTimeout", "drainTimeout",
-        "reloadInterval", "accessLog", "capture");
+        "reloadInterval", "accessLog", "capture", "quota");
     List<Upstream> upstreams = f.list("upstreams", (u, i) -> {
       u.only("listen", "service", "port");
       String service = u.string("service");
@@ -276,6 +297,14 @@ public record AgentConfig(
           c.address("hbone", Optional.of(new InetSocketAddress("127.0.0.1", Hbone.PORT))).orElseThrow(),
           value);
     });
+    QuotaConfig quotaDefaults = QuotaConfig.defaults();
+    QuotaConfig quota = f.optionalObject("quota").map(q -> {
+      q.only("budget", "giveBack", "connectionWindow");
+      long budget = q.bytes("budget", quotaDefaults.budget(), 64 * 1024, 1L << 40);
+      long giveBack = q.bytes("giveBack", budget / 4, 0, budget - 1);
+      long window = q.bytes("connectionWindow", Math.min(256 * 1024, budget), 1024, budget);
+      return new QuotaConfig(budget, giveBack, window);
+    }).orElse(quotaDefaults);
     return new AgentConfig(
         f.string("node"),
         trustDomain,
@@ -297,6 +326,7 @@ public record AgentConfig(
         f.duration("drainTimeout", Duration.ofSeconds(30)),
         f.duration("reloadInterval", Duration.ofSeconds(1)),
         format,
-        capture);
+        capture,
+        quota);
   }
 }

@@ -13,6 +13,7 @@ import dev.capstan.nodeagent.drain.Drain;
 import dev.capstan.nodeagent.metrics.AccessLog;
 import dev.capstan.nodeagent.metrics.ConnectionLabels;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;
+import dev.capstan.nodeagent.quota.TenantBudget;
 import dev.capstan.nodeagent.state.MeshIndex;
 import dev.capstan.nodeagent.state.MeshView;
 import io.netty.bootstrap.Bootstrap;
@@ -49,8 +50,15 @@ public final class Inbound implements HboneServer.Acceptor {
   private final AccessLog accessLog;
   private final Drain drain;
 
-  /** {@code upstream} carries the channel type and socket options for dialing workloads. */
-  public Inbound(AgentConfig config, MeshView mesh, Bootstrap upstream, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+  private final TenantBudget quota;
+
+  /**
+   * {@code upstream} carries the channel type and socket options for dialing workloads; bytes held
+   * are charged to the destination workload's namespace in {@code quota}.
+   */
+  public Inbound(
+      AgentConfig config, MeshView mesh, Bootstrap upstream, TenantBudget quota, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+    this.quota = quota;
     this.config = config;
     this.mesh = mesh;
     this.upstream = upstream;
@@ -104,7 +112,7 @@ public final class Inbound implements HboneServer.Acceptor {
       }
       metrics.connectionOpened(labels);
       HboneStreams.accept(stream);
-      Splice.start(workload, stream, result -> {
+      Splice.start(workload, stream, quota.open(quota.tenant(dst.get().namespace())), result -> {
         Duration duration = Duration.between(start, Instant.now());
         metrics.connectionClosed(labels, result.fromStream(), result.fromSocket(), duration);
         accessLog.log(new AccessLog.Entry(labels, Hbone.authority(request.peerAddress()), Hbone.authority(target),
@@ -169,7 +177,7 @@ public final class Inbound implements HboneServer.Acceptor {
         return;
       }
       metrics.connectionOpened(labels);
-      SocketSplice.start(downstream, workload, result -> {
+      SocketSplice.start(downstream, workload, quota.open(quota.tenant(dst.get().namespace())), result -> {
         Duration duration = Duration.between(start, Instant.now());
         metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
         accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(target),

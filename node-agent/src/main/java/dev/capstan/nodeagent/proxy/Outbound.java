@@ -14,6 +14,7 @@ import dev.capstan.nodeagent.identity.Identities;
 import dev.capstan.nodeagent.metrics.AccessLog;
 import dev.capstan.nodeagent.metrics.ConnectionLabels;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;
+import dev.capstan.nodeagent.quota.TenantBudget;
 import dev.capstan.nodeagent.state.MeshIndex;
 import dev.capstan.nodeagent.state.MeshIndex.Target;
 import dev.capstan.nodeagent.state.MeshView;
@@ -75,11 +76,16 @@ public final class Outbound {
   private final AccessLog accessLog;
   private final Drain drain;
   private final Bootstrap direct;
+  private final TenantBudget quota;
 
-  /** {@code direct} dials workloads of this node and destinations outside the mesh (capture mode). */
+  /**
+   * {@code direct} dials workloads of this node and destinations outside the mesh (capture mode);
+   * bytes held are charged to the source workload's namespace in {@code quota}.
+   */
   public Outbound(
-      AgentConfig config, MeshView mesh, Identities identities, Pool pool, Bootstrap direct,
+      AgentConfig config, MeshView mesh, Identities identities, Pool pool, Bootstrap direct, TenantBudget quota,
       ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+    this.quota = quota;
     this.config = config;
     this.mesh = mesh;
     this.identities = identities;
@@ -157,7 +163,7 @@ public final class Outbound {
           }
           metrics.connectionOpened(labels);
           handshake.established(downstream, stream);
-          Splice.start(downstream, stream, result -> {
+          Splice.start(downstream, stream, quota.open(quota.tenant(src.get().namespace())), result -> {
             Duration duration = Duration.between(start, Instant.now());
             metrics.connectionClosed(labels, result.fromSocket(), result.fromStream(), duration);
             accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(target.address()),
@@ -210,7 +216,7 @@ public final class Outbound {
     dial(downstream, target.address(), Optional.of(new InetSocketAddress(source.getAddress(), 0)), handshake, upstream -> {
       metrics.connectionOpened(labels);
       metrics.connectionOpened(inbound);
-      SocketSplice.start(downstream, upstream, result -> {
+      SocketSplice.start(downstream, upstream, quota.open(quota.tenant(src.namespace())), result -> {
         Duration duration = Duration.between(start, Instant.now());
         metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
         metrics.connectionClosed(inbound, result.fromFirst(), result.fromSecond(), duration);
@@ -229,7 +235,7 @@ public final class Outbound {
     drain.proxied(downstream);
     dial(downstream, address, Optional.empty(), Listeners.CLOSE_ON_FAILURE, upstream -> {
       metrics.connectionOpened(labels);
-      SocketSplice.start(downstream, upstream, result -> {
+      SocketSplice.start(downstream, upstream, quota.open(quota.tenant(src.namespace())), result -> {
         Duration duration = Duration.between(start, Instant.now());
         metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
         accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(address),
