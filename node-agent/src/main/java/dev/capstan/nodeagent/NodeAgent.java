@@ -21,6 +21,7 @@ import dev.capstan.nodeagent.proxy.Listeners;
 import dev.capstan.nodeagent.proxy.Outbound;
 import dev.capstan.nodeagent.proxy.Pool;
 import dev.capstan.nodeagent.quota.TenantBudget;
+import dev.capstan.nodeagent.quota.TenantLimits;
 import dev.capstan.nodeagent.state.FileMeshView;
 import dev.capstan.nodeagent.state.HazelcastMeshView;
 import dev.capstan.nodeagent.state.MeshIndex;
@@ -189,8 +190,10 @@ public final class NodeAgent implements AutoCloseable {
     }
     b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics);
     b.quota = quota(config.quota(), b.metrics);
-    Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, workloadClient, b.quota, b.metrics, accessLog, b.drain);
-    Inbound inbound = new Inbound(config, b.mesh, workloadClient, b.quota, b.metrics, accessLog, b.drain);
+    TenantLimits limits = new TenantLimits(new TenantLimits.Settings(config.quota().tenantMaxConnections(),
+        config.quota().tenantConnectionsPerSecond(), config.quota().tenantConnectionBurst()), System::nanoTime);
+    Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, workloadClient, b.quota, limits, b.metrics, accessLog, b.drain);
+    Inbound inbound = new Inbound(config, b.mesh, workloadClient, b.quota, limits, b.metrics, accessLog, b.drain);
     HboneServer.TlsSelector serverTls = local -> serverTls(config, b.mesh.current(), b.identities, local);
 
     b.listeners = new Listeners(config, b.transport, b.workers, b.drain);

@@ -126,16 +126,22 @@ public record AgentConfig(
    * @param budget bytes the agent may hold for all connections together
    * @param giveBack room kept free for tenants within their share (borrowers stop before it)
    * @param connectionWindow bytes one connection may hold
+   * @param tenantMaxConnections connections one tenant may have open through this agent
+   * @param tenantConnectionsPerSecond sustained rate of new connections per tenant
+   * @param tenantConnectionBurst new connections a tenant may open at once above that rate
    */
-  public record QuotaConfig(long budget, long giveBack, long connectionWindow) {
+  public record QuotaConfig(
+      long budget, long giveBack, long connectionWindow,
+      int tenantMaxConnections, int tenantConnectionsPerSecond, int tenantConnectionBurst) {
     /**
      * A quarter of the memory Netty may use for buffers (the JVM's direct memory limit, which
      * follows the heap limit and so the container's memory limit), between 16 MiB and 1 GiB; a
-     * quarter of that as give-back room; 256 KiB per connection.
+     * quarter of that as give-back room; 256 KiB per connection; per tenant 10,000 open connections
+     * and 1,000 new ones per second (bursts of 1,000).
      */
     public static QuotaConfig defaults() {
       long budget = Math.max(16L << 20, Math.min(1L << 30, io.netty.util.internal.PlatformDependent.maxDirectMemory() / 4));
-      return new QuotaConfig(budget, budget / 4, 256 * 1024);
+      return new QuotaConfig(budget, budget / 4, 256 * 1024, 10_000, 1_000, 1_000);
     }
   }
 
@@ -299,11 +305,15 @@ public record AgentConfig(
     });
     QuotaConfig quotaDefaults = QuotaConfig.defaults();
     QuotaConfig quota = f.optionalObject("quota").map(q -> {
-      q.only("budget", "giveBack", "connectionWindow");
+      q.only("budget", "giveBack", "connectionWindow", "tenantMaxConnections", "tenantConnectionsPerSecond", "tenantConnectionBurst");
       long budget = q.bytes("budget", quotaDefaults.budget(), 64 * 1024, 1L << 40);
       long giveBack = q.bytes("giveBack", budget / 4, 0, budget - 1);
       long window = q.bytes("connectionWindow", Math.min(256 * 1024, budget), 1024, budget);
-      return new QuotaConfig(budget, giveBack, window);
+      int rate = q.integer("tenantConnectionsPerSecond", quotaDefaults.tenantConnectionsPerSecond(), 1, 1_000_000);
+      return new QuotaConfig(budget, giveBack, window,
+          q.integer("tenantMaxConnections", quotaDefaults.tenantMaxConnections(), 1, 10_000_000),
+          rate,
+          q.integer("tenantConnectionBurst", rate, 1, 1_000_000));
     }).orElse(quotaDefaults);
     return new AgentConfig(
         f.string("node"),

@@ -86,6 +86,11 @@ public final class ProxyMetrics {
   }
 
   /** Registers a gauge read at scrape time. */
+  /** A new connection of {@code tenant} refused by its connection caps. */
+  public void tenantRefused(String tenant, String reason) {
+    registry.counter("capstan_tenant_connections_refused", "tenant", tenant, "reason", reason).increment();
+  }
+
   /** A gauge of one tenant (label {@code tenant}). */
   public void tenantGauge(String name, String description, String tenant, Supplier<Number> value) {
     Gauge.builder(name, value).description(description).tag("tenant", tenant).register(registry);

@@ -15,6 +15,7 @@ import dev.capstan.nodeagent.metrics.AccessLog;
 import dev.capstan.nodeagent.metrics.ConnectionLabels;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;
 import dev.capstan.nodeagent.quota.TenantBudget;
+import dev.capstan.nodeagent.quota.TenantLimits;
 import dev.capstan.nodeagent.state.MeshIndex;
 import dev.capstan.nodeagent.state.MeshIndex.Target;
 import dev.capstan.nodeagent.state.MeshView;
@@ -77,6 +78,7 @@ public final class Outbound {
   private final Drain drain;
   private final Bootstrap direct;
   private final TenantBudget quota;
+  private final TenantLimits limits;
 
   /**
    * {@code direct} dials workloads of this node and destinations outside the mesh (capture mode);
@@ -84,8 +86,9 @@ public final class Outbound {
    */
   public Outbound(
       AgentConfig config, MeshView mesh, Identities identities, Pool pool, Bootstrap direct, TenantBudget quota,
-      ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+      TenantLimits limits, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
     this.quota = quota;
+    this.limits = limits;
     this.config = config;
     this.mesh = mesh;
     this.identities = identities;
@@ -114,6 +117,15 @@ public final class Outbound {
       fail(downstream, handshake, new ProxyError.SourceNotLocal(source.getAddress(), src.get().node(), config.node()));
       return;
     }
+    // The source tenant's connection caps.
+    TenantLimits.Admission admission = limits.admit(src.get().namespace());
+    if (admission.refusal().isPresent()) {
+      metrics.tenantRefused(src.get().namespace(), admission.refusal().get().label());
+      fail(downstream, handshake, new ProxyError.TenantLimited(src.get().namespace(), admission.refusal().get(),
+          Hbone.authority(source)));
+      return;
+    }
+    downstream.closeFuture().addListener(f -> admission.permit().orElseThrow().release());
     Resolved resolved = resolve(index, destination);
     if (resolved instanceof Resolved.Failed failed) {
       if (config.capture().isPresent() && failed.error() instanceof ProxyError.UnknownDestination

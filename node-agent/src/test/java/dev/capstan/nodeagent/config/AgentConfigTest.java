@@ -139,10 +139,10 @@ class AgentConfigTest {
 
   @Test
   void quota_sizes_take_units_and_default_from_the_budget() {
-    AgentConfig config = parse(MINIMAL + "quota: {budget: 64MiB, connectionWindow: 128KiB}\n");
-    assertThat(config.quota()).isEqualTo(new AgentConfig.QuotaConfig(64L << 20, 16L << 20, 128 * 1024));
-    assertThat(parse(MINIMAL + "quota: {budget: 1048576, giveBack: 0}\n").quota())
-        .isEqualTo(new AgentConfig.QuotaConfig(1 << 20, 0, 256 * 1024));
+    AgentConfig config = parse(MINIMAL + "quota: {budget: 64MiB, connectionWindow: 128KiB, tenantConnectionsPerSecond: 50}\n");
+    assertThat(config.quota()).isEqualTo(new AgentConfig.QuotaConfig(64L << 20, 16L << 20, 128 * 1024, 10_000, 50, 50));
+    assertThat(parse(MINIMAL + "quota: {budget: 1048576, giveBack: 0, tenantMaxConnections: 7}\n").quota())
+        .isEqualTo(new AgentConfig.QuotaConfig(1 << 20, 0, 256 * 1024, 7, 1000, 1000));
   }
 
   @Test
