@@ -277,6 +277,8 @@ public final class NodeAgent implements AutoCloseable {
     metrics.gauge("capstan_buffer_budget_bytes", "bytes the agent may hold for all tenants", () -> config.budget());
     metrics.gauge("capstan_buffer_held_bytes", "bytes held now (read, not yet written)", budget::held);
     metrics.gauge("capstan_buffer_peak_bytes", "most bytes ever held at once", budget::peak);
+    metrics.gauge("capstan_netty_direct_memory_bytes", "direct memory Netty's allocator has reserved (pooled arenas)",
+        io.netty.util.internal.PlatformDependent::usedDirectMemory);
     budget.onNewTenant(t -> {
       metrics.tenantGauge("capstan_tenant_buffer_bytes", "bytes held for the tenant", t.name(), t::held);
       metrics.tenantGauge("capstan_tenant_buffer_share_bytes", "the tenant's guaranteed share now", t.name(), t::share);
