@@ -170,8 +170,9 @@ public final class SocketSplice {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      if (inputDone.get() && channel.isActive()) {
-        // A read error after the input ended changes nothing; write errors close the socket.
+      if (inputDone.get() && channel.isActive() && Splice.notConnected(cause)) {
+        // ENOTCONN on a read once both halves are shut changes nothing; write errors close the
+        // socket. Anything else (a reset) means the peer is gone: both sides close.
         return;
       }
       aborted.set(true);

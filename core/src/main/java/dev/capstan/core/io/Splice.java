@@ -224,13 +224,21 @@ public final class Splice {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       LOG.debug("socket {} failed: {}", socket, cause.toString());
-      if (socketInputDone.get() && socket.isActive()) {
+      if (socketInputDone.get() && socket.isActive() && notConnected(cause)) {
         // A read error after the input ended (ENOTCONN once both halves are shut) changes nothing:
-        // the socket is still written to, and write errors close it (Netty's auto-close).
+        // the socket is still written to, and write errors close it (Netty's auto-close). A reset
+        // means the peer is gone: abort.
         return;
       }
       abort();
     }
+  }
+
+  /** ENOTCONN, as epoll reports a read on a socket whose both halves are shut. */
+  static boolean notConnected(Throwable cause) {
+    return cause instanceof java.nio.channels.NotYetConnectedException
+        || (cause instanceof java.io.IOException && cause.getMessage() != null
+            && cause.getMessage().contains("not connected"));
   }
 
   /** Reads the stream, writes the socket. */
