@@ -16,11 +16,13 @@ import java.util.function.LongSupplier;
  * <ul>
  *   <li>A tenant's <em>share</em> is the budget split over the active tenants (those with open
  *       connections) by weight.
- *   <li>Within its share a tenant reads while the node holds less than the budget.
+ *   <li>Within its share, while other tenants are active too, a tenant reads while the node holds
+ *       less than the budget.
  *   <li>Over its share (borrowing what others leave idle) a tenant reads only while the node holds
  *       less than the budget minus the <em>give-back</em> room: as soon as borrowers reach it they
  *       stop, so an owner that needs its share back finds that room at once and the rest as the
- *       borrowers' bytes drain.
+ *       borrowers' bytes drain. A tenant alone stops there too, so the room is free when another
+ *       tenant arrives.
  *   <li>A connection reads only while it holds less than the connection window, so one connection
  *       cannot take all of its tenant's share.
  * </ul>
@@ -63,6 +65,7 @@ public final class TenantBudget {
   private final AtomicLong held = new AtomicLong();
   private final AtomicLong peak = new AtomicLong();
   private final AtomicLong activeWeight = new AtomicLong();
+  private final AtomicInteger activeTenants = new AtomicInteger();
   private final ConcurrentHashMap<String, Tenant> tenants = new ConcurrentHashMap<>();
   private final Set<Tenant> paused = ConcurrentHashMap.newKeySet();
   private volatile java.util.function.Consumer<Tenant> newTenants = t -> { };
@@ -134,6 +137,7 @@ public final class TenantBudget {
     synchronized (tenant) {
       if (tenant.connections.getAndIncrement() == 0) {
         activeWeight.addAndGet(tenant.weight);
+        activeTenants.incrementAndGet();
       }
     }
     return new Account(tenant);
@@ -142,7 +146,9 @@ public final class TenantBudget {
   /** Whether {@code t} may read now (the tenant rule, without the connection window). */
   boolean tenantMayRead(Tenant t) {
     long total = held.get();
-    boolean withinShare = t.held.get() < t.share();
+    // The give-back room is for a tenant within its share while others are active too: a lone
+    // tenant stops before it, so a tenant that arrives finds it free at once.
+    boolean withinShare = activeTenants.get() > 1 && t.held.get() < t.share();
     long limit = withinShare ? settings.budget() : settings.budget() - settings.giveBack();
     return t.paused ? total < limit - hysteresis : total < limit;
   }
@@ -314,6 +320,7 @@ public final class TenantBudget {
       synchronized (tenant) {
         if (tenant.connections.decrementAndGet() == 0) {
           activeWeight.addAndGet(-tenant.weight);
+          activeTenants.decrementAndGet();
         }
       }
       // Shares grew for the others.

@@ -17,13 +17,17 @@ class TenantBudgetTest {
   private final TenantBudget budget = new TenantBudget(new TenantBudget.Settings(1000, 250, 10_000), clock::get);
 
   @Test
-  void a_lone_tenant_may_hold_the_whole_budget() {
+  void a_lone_tenant_may_hold_the_budget_but_the_give_back_room() {
     BufferAccount a = budget.open(budget.tenant("noisy"));
 
     assertThat(budget.tenant("noisy").share()).isEqualTo(1000);
-    assertThat(a.charge(999)).isTrue();
+    assertThat(a.charge(749)).isTrue();
     assertThat(a.charge(1)).isFalse();
     assertThat(budget.tenant("noisy").paused()).isTrue();
+
+    // A tenant that arrives now finds the room free at once.
+    BufferAccount late = budget.open(budget.tenant("late"));
+    assertThat(late.charge(200)).isTrue();
   }
 
   @Test
@@ -115,13 +119,17 @@ class TenantBudgetTest {
   void closing_a_tenants_last_connection_gives_its_share_back() {
     BufferAccount noisy = budget.open(budget.tenant("noisy"));
     BufferAccount quiet = budget.open(budget.tenant("quiet"));
+    budget.open(budget.tenant("third"));
     AtomicInteger wakes = new AtomicInteger();
     noisy.onWake(wakes::incrementAndGet);
-    noisy.charge(760);
+    assertThat(noisy.charge(400)).isTrue(); // over its share of 333: borrowing
+    quiet.charge(360);
+    assertThat(noisy.charge(1)).isFalse(); // the node holds 761: above the borrowers' 750
 
     quiet.close();
 
-    assertThat(budget.tenant("noisy").share()).isEqualTo(1000);
+    // Two tenants left: a share of 500, and the noisy tenant is within it again.
+    assertThat(budget.tenant("noisy").share()).isEqualTo(500);
     assertThat(wakes.get()).isEqualTo(1);
     assertThat(noisy.mayRead()).isTrue();
   }
@@ -130,6 +138,7 @@ class TenantBudgetTest {
   void throttled_time_and_pauses_are_counted() {
     BufferAccount a = budget.open(budget.tenant("noisy"));
     a.charge(1000);
+    assertThat(budget.tenant("noisy").paused()).isTrue();
     clock.addAndGet(2_000_000_000L);
     assertThat(budget.tenant("noisy").throttledNanos()).isEqualTo(2_000_000_000L);
 
