@@ -20,6 +20,8 @@ import dev.capstan.nodeagent.proxy.Inbound;
 import dev.capstan.nodeagent.proxy.Listeners;
 import dev.capstan.nodeagent.proxy.Outbound;
 import dev.capstan.nodeagent.proxy.Pool;
+import dev.capstan.nodeagent.quota.TenantBudget;
+import dev.capstan.nodeagent.quota.TenantLimits;
 import dev.capstan.nodeagent.state.FileMeshView;
 import dev.capstan.nodeagent.state.HazelcastMeshView;
 import dev.capstan.nodeagent.state.MeshIndex;
@@ -187,8 +189,11 @@ public final class NodeAgent implements AutoCloseable {
       workloadClient.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
     }
     b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics);
-    Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, workloadClient, b.metrics, accessLog, b.drain);
-    Inbound inbound = new Inbound(config, b.mesh, workloadClient, b.metrics, accessLog, b.drain);
+    b.quota = quota(config.quota(), b.metrics);
+    TenantLimits limits = new TenantLimits(new TenantLimits.Settings(config.quota().tenantMaxConnections(),
+        config.quota().tenantConnectionsPerSecond(), config.quota().tenantConnectionBurst()), System::nanoTime);
+    Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, workloadClient, b.quota, limits, b.metrics, accessLog, b.drain);
+    Inbound inbound = new Inbound(config, b.mesh, workloadClient, b.quota, limits, b.metrics, accessLog, b.drain);
     HboneServer.TlsSelector serverTls = local -> serverTls(config, b.mesh.current(), b.identities, local);
 
     b.listeners = new Listeners(config, b.transport, b.workers, b.drain);
@@ -263,6 +268,27 @@ public final class NodeAgent implements AutoCloseable {
     LOG.info("node agent for {} started (ready once the mesh and its certificates are in): transport {}, TLS {}, mesh version {}, listening {}",
         config.node(), b.transport.name(), b.tls.provider(), b.mesh.current().version(), b.listeners.bound());
     return agent;
+  }
+
+  /** The buffer budget, with its node and per-tenant metrics. */
+  private static TenantBudget quota(AgentConfig.QuotaConfig config, ProxyMetrics metrics) {
+    TenantBudget budget = new TenantBudget(
+        new TenantBudget.Settings(config.budget(), config.giveBack(), config.connectionWindow()), System::nanoTime);
+    metrics.gauge("capstan_buffer_budget_bytes", "bytes the agent may hold for all tenants", () -> config.budget());
+    metrics.gauge("capstan_buffer_held_bytes", "bytes held now (read, not yet written)", budget::held);
+    metrics.gauge("capstan_buffer_peak_bytes", "most bytes ever held at once", budget::peak);
+    metrics.gauge("capstan_netty_direct_memory_bytes", "direct memory Netty's allocator has reserved (pooled arenas)",
+        io.netty.util.internal.PlatformDependent::usedDirectMemory);
+    budget.onNewTenant(t -> {
+      metrics.tenantGauge("capstan_tenant_buffer_bytes", "bytes held for the tenant", t.name(), t::held);
+      metrics.tenantGauge("capstan_tenant_buffer_share_bytes", "the tenant's guaranteed share now", t.name(), t::share);
+      metrics.tenantGauge("capstan_tenant_buffer_borrowed_bytes", "bytes held beyond the share", t.name(), t::borrowed);
+      metrics.tenantGauge("capstan_tenant_connections", "open connections charged to the tenant", t.name(), t::connections);
+      metrics.tenantCounter("capstan_tenant_throttled_seconds", "time the tenant's connections were not read (over quota)",
+          t.name(), () -> t.throttledNanos() / 1e9);
+      metrics.tenantCounter("capstan_tenant_throttles", "times the tenant was paused", t.name(), t::pauses);
+    });
+    return budget;
   }
 
   /** The reload tick: the mesh file, then the certificates of the workloads it puts on this node. */
@@ -425,5 +451,6 @@ public final class NodeAgent implements AutoCloseable {
     AdminServers admin;
     Transport transport;
     MeshTls tls;
+    TenantBudget quota;
   }
 }

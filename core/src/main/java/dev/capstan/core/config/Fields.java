@@ -22,6 +22,7 @@ public final class Fields {
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+  private static final Pattern BYTES = Pattern.compile("(\\d{1,18})\\s*(KiB|MiB|GiB)?");
 
   private final JsonNode node;
   private final String path;
@@ -119,6 +120,35 @@ public final class Fields {
       } catch (NumberFormatException | ArithmeticException e) {
         throw new ConfigException(at(key) + " must be at most a year, got '" + s + "'");
       }
+    }).orElse(defaultValue);
+  }
+
+  /**
+   * A size in bytes: a number, or a number with {@code KiB}, {@code MiB} or {@code GiB}; between
+   * {@code min} and {@code max}.
+   */
+  public long bytes(String key, long defaultValue, long min, long max) {
+    return optionalString(key).map(s -> {
+      Matcher m = BYTES.matcher(s.trim());
+      if (!m.matches()) {
+        throw new ConfigException(at(key) + " must be a size like 65536, 256KiB, 64MiB or 1GiB, got '" + s + "'");
+      }
+      long unit = switch (m.group(2) == null ? "" : m.group(2)) {
+        case "KiB" -> 1L << 10;
+        case "MiB" -> 1L << 20;
+        case "GiB" -> 1L << 30;
+        default -> 1L;
+      };
+      long n;
+      try {
+        n = Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+      } catch (NumberFormatException | ArithmeticException e) {
+        n = Long.MAX_VALUE;
+      }
+      if (n < min || n > max) {
+        throw new ConfigException(at(key) + " must be between " + min + " and " + max + " bytes, got '" + s + "'");
+      }
+      return n;
     }).orElse(defaultValue);
   }
 

@@ -18,6 +18,7 @@ public final class Hold extends ChannelInboundHandlerAdapter {
 
   private final ArrayDeque<Object> held = new ArrayDeque<>(2);
   private boolean inputShutdown;
+  private Throwable failure;
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -38,6 +39,17 @@ public final class Hold extends ChannelInboundHandlerAdapter {
     ctx.fireUserEventTriggered(evt);
   }
 
+  /**
+   * A failure before the splice (a read that found the peer reset) is kept too: the splice must
+   * see it, or it would wait for the other side forever.
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (failure == null) {
+      failure = cause;
+    }
+  }
+
   /** Passes everything held to the handlers after this one, then leaves the pipeline. */
   public void replay(ChannelHandlerContext ctx) {
     Object msg;
@@ -48,6 +60,10 @@ public final class Hold extends ChannelInboundHandlerAdapter {
     }
     if (any) {
       ctx.fireChannelReadComplete();
+    }
+    // In the order Netty reports them: the read failure, then the input shut down because of it.
+    if (failure != null) {
+      ctx.fireExceptionCaught(failure);
     }
     if (inputShutdown) {
       ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);

@@ -36,10 +36,12 @@ public final class SocketSplice {
   private final Side first;
   private final Side second;
   private final Consumer<Result> onDone;
+  private final BufferAccount account;
   private final AtomicBoolean aborted = new AtomicBoolean();
   private final AtomicBoolean reported = new AtomicBoolean();
 
-  private SocketSplice(Channel a, Channel b, Consumer<Result> onDone) {
+  private SocketSplice(Channel a, Channel b, BufferAccount account, Consumer<Result> onDone) {
+    this.account = account;
     this.first = new Side(a);
     this.second = new Side(b);
     first.other = second;
@@ -53,7 +55,13 @@ public final class SocketSplice {
    * their event loop.
    */
   public static SocketSplice start(Channel first, Channel second, Consumer<Result> onDone) {
-    SocketSplice splice = new SocketSplice(first, second, onDone);
+    return start(first, second, BufferAccount.UNLIMITED, onDone);
+  }
+
+  /** {@link #start(Channel, Channel, Consumer)}, charging held bytes to {@code account}. */
+  public static SocketSplice start(Channel first, Channel second, BufferAccount account, Consumer<Result> onDone) {
+    SocketSplice splice = new SocketSplice(first, second, account, onDone);
+    account.onWake(() -> first.eventLoop().execute(splice::wake));
     for (Side side : new Side[] {splice.first, splice.second}) {
       side.channel.pipeline().addLast("splice", side);
       side.channel.closeFuture().addListener(f -> splice.onClosed(side));
@@ -77,7 +85,17 @@ public final class SocketSplice {
       side.other.channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
     if (!first.channel.isActive() && !second.channel.isActive() && reported.compareAndSet(false, true)) {
+      account.close();
       onDone.accept(new Result(first.read.get(), second.read.get(), aborted.get()));
+    }
+  }
+
+  /** The account allows reading again: each side resumes if the other can take more. */
+  private void wake() {
+    for (Side side : new Side[] {first, second}) {
+      if (side.other.channel.isWritable()) {
+        side.resumeReads();
+      }
     }
   }
 
@@ -94,7 +112,8 @@ public final class SocketSplice {
 
     /** Reads again unless the input has ended (epoll fails reads on a shut-down input). */
     void resumeReads() {
-      if (channel.isActive() && !inputDone.get() && !(channel instanceof DuplexChannel d && d.isInputShutdown())) {
+      if (channel.isActive() && !inputDone.get() && account.mayRead()
+          && !(channel instanceof DuplexChannel d && d.isInputShutdown())) {
         channel.config().setAutoRead(true);
       }
     }
@@ -105,9 +124,11 @@ public final class SocketSplice {
         ReferenceCountUtil.release(msg);
         return;
       }
-      read.addAndGet(buf.readableBytes());
-      other.channel.write(buf, other.channel.voidPromise());
-      if (!other.channel.isWritable()) {
+      int n = buf.readableBytes();
+      read.addAndGet(n);
+      boolean more = account.charge(n);
+      other.channel.write(buf, Release.promise(other.channel, account, n));
+      if (!more || !other.channel.isWritable()) {
         channel.config().setAutoRead(false);
       }
     }
@@ -149,8 +170,9 @@ public final class SocketSplice {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      if (inputDone.get() && channel.isActive()) {
-        // A read error after the input ended changes nothing; write errors close the socket.
+      if (inputDone.get() && channel.isActive() && Splice.notConnected(cause)) {
+        // ENOTCONN on a read once both halves are shut changes nothing; write errors close the
+        // socket. Anything else (a reset) means the peer is gone: both sides close.
         return;
       }
       aborted.set(true);

@@ -30,6 +30,9 @@ import java.util.function.Consumer;
  * <p>Half-close: end of input on the socket ends the stream's outbound half (DATA with END_STREAM);
  * END_STREAM from the stream shuts the socket's output down once everything before it is written.
  * A reset stream or a failed socket closes both sides at once.
+ *
+ * <p>Quota: every byte read is charged to a {@link BufferAccount} until its write completes; a
+ * side is read only while the account allows it too (the tenant's buffer quota, issue 5).
  */
 public final class Splice {
 
@@ -47,6 +50,7 @@ public final class Splice {
   private final Channel socket;
   private final Http2StreamChannel stream;
   private final Consumer<Result> onDone;
+  private final BufferAccount account;
   private final AtomicLong fromSocket = new AtomicLong();
   private final AtomicLong fromStream = new AtomicLong();
   private final AtomicBoolean socketInputDone = new AtomicBoolean();
@@ -55,9 +59,10 @@ public final class Splice {
   private final AtomicBoolean reported = new AtomicBoolean();
   private volatile ChannelFuture endSent;
 
-  private Splice(Channel socket, Http2StreamChannel stream, Consumer<Result> onDone) {
+  private Splice(Channel socket, Http2StreamChannel stream, BufferAccount account, Consumer<Result> onDone) {
     this.socket = socket;
     this.stream = stream;
+    this.account = account;
     this.onDone = onDone;
   }
 
@@ -67,7 +72,13 @@ public final class Splice {
    * both channels are closed. Call it on the socket's event loop.
    */
   public static Splice start(Channel socket, Http2StreamChannel stream, Consumer<Result> onDone) {
-    Splice splice = new Splice(socket, stream, onDone);
+    return start(socket, stream, BufferAccount.UNLIMITED, onDone);
+  }
+
+  /** {@link #start(Channel, Http2StreamChannel, Consumer)}, charging held bytes to {@code account}. */
+  public static Splice start(Channel socket, Http2StreamChannel stream, BufferAccount account, Consumer<Result> onDone) {
+    Splice splice = new Splice(socket, stream, account, onDone);
+    account.onWake(() -> socket.eventLoop().execute(splice::wake));
     socket.pipeline().addLast("splice", splice.new SocketSide());
     stream.pipeline().addLast("splice", splice.new StreamSide());
     socket.closeFuture().addListener(f -> splice.onSocketClosed());
@@ -77,7 +88,7 @@ public final class Splice {
       ((Hold) hold.handler()).replay(hold);
     }
     splice.resumeSocketReads();
-    stream.config().setAutoRead(true);
+    splice.resumeStreamReads();
     return splice;
   }
 
@@ -124,6 +135,7 @@ public final class Splice {
 
   private void maybeReport() {
     if (!socket.isActive() && !stream.isActive() && reported.compareAndSet(false, true)) {
+      account.close();
       onDone.accept(new Result(fromSocket.get(), fromStream.get(), aborted.get()));
     }
   }
@@ -139,8 +151,25 @@ public final class Splice {
    * is shut down, and that failure must not close a socket we are still writing to.
    */
   private void resumeSocketReads() {
-    if (socket.isActive() && !(socket instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
+    if (socket.isActive() && account.mayRead() && !(socket instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
       socket.config().setAutoRead(true);
+    }
+  }
+
+  /** Reads the stream again, if the account allows it. */
+  private void resumeStreamReads() {
+    if (stream.isActive() && account.mayRead()) {
+      stream.config().setAutoRead(true);
+    }
+  }
+
+  /** The account allows reading again: each side resumes if its destination can take more. */
+  private void wake() {
+    if (stream.isWritable()) {
+      resumeSocketReads();
+    }
+    if (socket.isWritable()) {
+      resumeStreamReads();
     }
   }
 
@@ -159,9 +188,11 @@ public final class Splice {
         ReferenceCountUtil.release(msg);
         return;
       }
-      fromSocket.addAndGet(buf.readableBytes());
-      stream.write(new DefaultHttp2DataFrame(buf, false), stream.voidPromise());
-      if (!stream.isWritable()) {
+      int n = buf.readableBytes();
+      fromSocket.addAndGet(n);
+      boolean more = account.charge(n);
+      stream.write(new DefaultHttp2DataFrame(buf, false), Release.promise(stream, account, n));
+      if (!more || !stream.isWritable()) {
         socket.config().setAutoRead(false);
       }
     }
@@ -185,7 +216,7 @@ public final class Splice {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       if (socket.isWritable()) {
-        stream.config().setAutoRead(true);
+        resumeStreamReads();
       }
       ctx.fireChannelWritabilityChanged();
     }
@@ -193,13 +224,21 @@ public final class Splice {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       LOG.debug("socket {} failed: {}", socket, cause.toString());
-      if (socketInputDone.get() && socket.isActive()) {
+      if (socketInputDone.get() && socket.isActive() && notConnected(cause)) {
         // A read error after the input ended (ENOTCONN once both halves are shut) changes nothing:
-        // the socket is still written to, and write errors close it (Netty's auto-close).
+        // the socket is still written to, and write errors close it (Netty's auto-close). A reset
+        // means the peer is gone: abort.
         return;
       }
       abort();
     }
+  }
+
+  /** ENOTCONN, as epoll reports a read on a socket whose both halves are shut. */
+  static boolean notConnected(Throwable cause) {
+    return cause instanceof java.nio.channels.NotYetConnectedException
+        || (cause instanceof java.io.IOException && cause.getMessage() != null
+            && cause.getMessage().contains("not connected"));
   }
 
   /** Reads the stream, writes the socket. */
@@ -211,15 +250,17 @@ public final class Splice {
         ByteBuf content = frame.content();
         int n = content.readableBytes();
         boolean end = frame.isEndStream();
+        boolean more = true;
         if (n > 0) {
           fromStream.addAndGet(n);
-          socket.write(content, socket.voidPromise());
+          more = account.charge(n);
+          socket.write(content, Release.promise(socket, account, n));
         } else {
           frame.release();
         }
         if (end) {
           endOfStream();
-        } else if (!socket.isWritable()) {
+        } else if (!more || !socket.isWritable()) {
           stream.config().setAutoRead(false);
         }
       } else if (msg instanceof Http2HeadersFrame headers && headers.isEndStream()) {

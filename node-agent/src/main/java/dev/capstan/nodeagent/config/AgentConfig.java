@@ -35,6 +35,7 @@ import java.util.Optional;
  * @param reloadInterval how often files are checked for changes
  * @param accessLog access log format
  * @param capture transparent capture (nftables TPROXY from ztunnel-redirect), if enabled
+ * @param quota the node's buffer budget shared by tenants (namespaces)
  */
 public record AgentConfig(
     String node,
@@ -55,7 +56,8 @@ public record AgentConfig(
     Duration drainTimeout,
     Duration reloadInterval,
     AccessLogFormat accessLog,
-    Optional<Capture> capture) {
+    Optional<Capture> capture,
+    QuotaConfig quota) {
 
   /** Where the agent reads the mesh: exactly one of a file ({@code mesh}) or the controller. */
   public sealed interface MeshSource permits MeshFile, Controller {}
@@ -118,6 +120,31 @@ public record AgentConfig(
     }
   }
 
+  /**
+   * The buffer budget (docs/flow-control.md).
+   *
+   * @param budget bytes the agent may hold for all connections together
+   * @param giveBack room kept free for tenants within their share (borrowers stop before it)
+   * @param connectionWindow bytes one connection may hold
+   * @param tenantMaxConnections connections one tenant may have open through this agent
+   * @param tenantConnectionsPerSecond sustained rate of new connections per tenant
+   * @param tenantConnectionBurst new connections a tenant may open at once above that rate
+   */
+  public record QuotaConfig(
+      long budget, long giveBack, long connectionWindow,
+      int tenantMaxConnections, int tenantConnectionsPerSecond, int tenantConnectionBurst) {
+    /**
+     * A quarter of the memory Netty may use for buffers (the JVM's direct memory limit, which
+     * follows the heap limit and so the container's memory limit), between 16 MiB and 1 GiB; a
+     * quarter of that as give-back room; 256 KiB per connection; per tenant 10,000 open connections
+     * and 1,000 new ones per second (bursts of 1,000).
+     */
+    public static QuotaConfig defaults() {
+      long budget = Math.max(16L << 20, Math.min(1L << 30, io.netty.util.internal.PlatformDependent.maxDirectMemory() / 4));
+      return new QuotaConfig(budget, budget / 4, 256 * 1024, 10_000, 1_000, 1_000);
+    }
+  }
+
   /** Access log line format. */
   public enum AccessLogFormat {
     OFF,
@@ -151,7 +178,7 @@ public record AgentConfig(
     Fields f = Fields.parse(yaml, source).only(
         "node", "trustDomain", "mesh", "controller", "certs", "ca", "hbonePort", "admin", "metrics", "ready", "explicitProxy",
         "upstreams", "pool", "hbone", "tlsEngine", "workerThreads", "connectTimeout", "drainTimeout",
-        "reloadInterval", "accessLog", "capture");
+        "reloadInterval", "accessLog", "capture", "quota");
     List<Upstream> upstreams = f.list("upstreams", (u, i) -> {
       u.only("listen", "service", "port");
       String service = u.string("service");
@@ -276,6 +303,18 @@ public record AgentConfig(
           c.address("hbone", Optional.of(new InetSocketAddress("127.0.0.1", Hbone.PORT))).orElseThrow(),
           value);
     });
+    QuotaConfig quotaDefaults = QuotaConfig.defaults();
+    QuotaConfig quota = f.optionalObject("quota").map(q -> {
+      q.only("budget", "giveBack", "connectionWindow", "tenantMaxConnections", "tenantConnectionsPerSecond", "tenantConnectionBurst");
+      long budget = q.bytes("budget", quotaDefaults.budget(), 64 * 1024, 1L << 40);
+      long giveBack = q.bytes("giveBack", budget / 4, 0, budget - 1);
+      long window = q.bytes("connectionWindow", Math.min(256 * 1024, budget), 1024, budget);
+      int rate = q.integer("tenantConnectionsPerSecond", quotaDefaults.tenantConnectionsPerSecond(), 1, 1_000_000);
+      return new QuotaConfig(budget, giveBack, window,
+          q.integer("tenantMaxConnections", quotaDefaults.tenantMaxConnections(), 1, 10_000_000),
+          rate,
+          q.integer("tenantConnectionBurst", rate, 1, 1_000_000));
+    }).orElse(quotaDefaults);
     return new AgentConfig(
         f.string("node"),
         trustDomain,
@@ -297,6 +336,7 @@ public record AgentConfig(
         f.duration("drainTimeout", Duration.ofSeconds(30)),
         f.duration("reloadInterval", Duration.ofSeconds(1)),
         format,
-        capture);
+        capture,
+        quota);
   }
 }

@@ -86,6 +86,22 @@ public final class ProxyMetrics {
   }
 
   /** Registers a gauge read at scrape time. */
+  /** A new connection of {@code tenant} refused by its connection caps. */
+  public void tenantRefused(String tenant, String reason) {
+    registry.counter("capstan_tenant_connections_refused", "tenant", tenant, "reason", reason).increment();
+  }
+
+  /** A gauge of one tenant (label {@code tenant}). */
+  public void tenantGauge(String name, String description, String tenant, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).tag("tenant", tenant).register(registry);
+  }
+
+  /** A monotonic counter of one tenant read from {@code value} (label {@code tenant}). */
+  public void tenantCounter(String name, String description, String tenant, java.util.function.DoubleSupplier value) {
+    io.micrometer.core.instrument.FunctionCounter.builder(name, value, java.util.function.DoubleSupplier::getAsDouble)
+        .description(description).tag("tenant", tenant).register(registry);
+  }
+
   public void gauge(String name, String description, Supplier<Number> value) {
     Gauge.builder(name, value).description(description).register(registry);
   }

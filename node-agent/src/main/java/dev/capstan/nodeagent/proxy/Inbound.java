@@ -13,6 +13,8 @@ import dev.capstan.nodeagent.drain.Drain;
 import dev.capstan.nodeagent.metrics.AccessLog;
 import dev.capstan.nodeagent.metrics.ConnectionLabels;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;
+import dev.capstan.nodeagent.quota.TenantBudget;
+import dev.capstan.nodeagent.quota.TenantLimits;
 import dev.capstan.nodeagent.state.MeshIndex;
 import dev.capstan.nodeagent.state.MeshView;
 import io.netty.bootstrap.Bootstrap;
@@ -49,8 +51,18 @@ public final class Inbound implements HboneServer.Acceptor {
   private final AccessLog accessLog;
   private final Drain drain;
 
-  /** {@code upstream} carries the channel type and socket options for dialing workloads. */
-  public Inbound(AgentConfig config, MeshView mesh, Bootstrap upstream, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+  private final TenantBudget quota;
+  private final TenantLimits limits;
+
+  /**
+   * {@code upstream} carries the channel type and socket options for dialing workloads; bytes held
+   * are charged to the destination workload's namespace in {@code quota}.
+   */
+  public Inbound(
+      AgentConfig config, MeshView mesh, Bootstrap upstream, TenantBudget quota, TenantLimits limits,
+      ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+    this.quota = quota;
+    this.limits = limits;
     this.config = config;
     this.mesh = mesh;
     this.upstream = upstream;
@@ -80,6 +92,15 @@ public final class Inbound implements HboneServer.Acceptor {
       refuse(request, new ProxyError.Denied(request.peer(), target, decision.policy()));
       return;
     }
+    // The destination tenant's connection caps.
+    TenantLimits.Admission admission = limits.admit(dst.get().namespace());
+    if (admission.refusal().isPresent()) {
+      metrics.tenantRefused(dst.get().namespace(), admission.refusal().get().label());
+      refuse(request, new ProxyError.TenantLimited(dst.get().namespace(), admission.refusal().get(),
+          Hbone.authority(request.peerAddress())));
+      return;
+    }
+    stream.closeFuture().addListener(f -> admission.permit().orElseThrow().release());
     ConnectionLabels labels = new ConnectionLabels(
         REPORTER,
         sourceWorkload(request),
@@ -104,7 +125,7 @@ public final class Inbound implements HboneServer.Acceptor {
       }
       metrics.connectionOpened(labels);
       HboneStreams.accept(stream);
-      Splice.start(workload, stream, result -> {
+      Splice.start(workload, stream, quota.open(quota.tenant(dst.get().namespace())), result -> {
         Duration duration = Duration.between(start, Instant.now());
         metrics.connectionClosed(labels, result.fromStream(), result.fromSocket(), duration);
         accessLog.log(new AccessLog.Entry(labels, Hbone.authority(request.peerAddress()), Hbone.authority(target),
@@ -153,6 +174,14 @@ public final class Inbound implements HboneServer.Acceptor {
       refusePlaintext(downstream, new ProxyError.PlaintextDenied(source, target, decision.policy()));
       return;
     }
+    TenantLimits.Admission admission = limits.admit(dst.get().namespace());
+    if (admission.refusal().isPresent()) {
+      metrics.tenantRefused(dst.get().namespace(), admission.refusal().get().label());
+      refusePlaintext(downstream, new ProxyError.TenantLimited(dst.get().namespace(), admission.refusal().get(),
+          Hbone.authority(source)));
+      return;
+    }
+    downstream.closeFuture().addListener(f -> admission.permit().orElseThrow().release());
     ConnectionLabels labels = new ConnectionLabels(
         REPORTER, "unknown", "unknown", "unknown",
         dst.get().name(), dst.get().namespace(), MeshIndex.identity(config.trustDomain(), dst.get()).uri(), "unknown").plaintext();
@@ -169,7 +198,7 @@ public final class Inbound implements HboneServer.Acceptor {
         return;
       }
       metrics.connectionOpened(labels);
-      SocketSplice.start(downstream, workload, result -> {
+      SocketSplice.start(downstream, workload, quota.open(quota.tenant(dst.get().namespace())), result -> {
         Duration duration = Duration.between(start, Instant.now());
         metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
         accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(target),

@@ -14,6 +14,8 @@ import dev.capstan.nodeagent.identity.Identities;
 import dev.capstan.nodeagent.metrics.AccessLog;
 import dev.capstan.nodeagent.metrics.ConnectionLabels;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;
+import dev.capstan.nodeagent.quota.TenantBudget;
+import dev.capstan.nodeagent.quota.TenantLimits;
 import dev.capstan.nodeagent.state.MeshIndex;
 import dev.capstan.nodeagent.state.MeshIndex.Target;
 import dev.capstan.nodeagent.state.MeshView;
@@ -75,11 +77,18 @@ public final class Outbound {
   private final AccessLog accessLog;
   private final Drain drain;
   private final Bootstrap direct;
+  private final TenantBudget quota;
+  private final TenantLimits limits;
 
-  /** {@code direct} dials workloads of this node and destinations outside the mesh (capture mode). */
+  /**
+   * {@code direct} dials workloads of this node and destinations outside the mesh (capture mode);
+   * bytes held are charged to the source workload's namespace in {@code quota}.
+   */
   public Outbound(
-      AgentConfig config, MeshView mesh, Identities identities, Pool pool, Bootstrap direct,
-      ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+      AgentConfig config, MeshView mesh, Identities identities, Pool pool, Bootstrap direct, TenantBudget quota,
+      TenantLimits limits, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
+    this.quota = quota;
+    this.limits = limits;
     this.config = config;
     this.mesh = mesh;
     this.identities = identities;
@@ -108,6 +117,15 @@ public final class Outbound {
       fail(downstream, handshake, new ProxyError.SourceNotLocal(source.getAddress(), src.get().node(), config.node()));
       return;
     }
+    // The source tenant's connection caps.
+    TenantLimits.Admission admission = limits.admit(src.get().namespace());
+    if (admission.refusal().isPresent()) {
+      metrics.tenantRefused(src.get().namespace(), admission.refusal().get().label());
+      fail(downstream, handshake, new ProxyError.TenantLimited(src.get().namespace(), admission.refusal().get(),
+          Hbone.authority(source)));
+      return;
+    }
+    downstream.closeFuture().addListener(f -> admission.permit().orElseThrow().release());
     Resolved resolved = resolve(index, destination);
     if (resolved instanceof Resolved.Failed failed) {
       if (config.capture().isPresent() && failed.error() instanceof ProxyError.UnknownDestination
@@ -157,7 +175,7 @@ public final class Outbound {
           }
           metrics.connectionOpened(labels);
           handshake.established(downstream, stream);
-          Splice.start(downstream, stream, result -> {
+          Splice.start(downstream, stream, quota.open(quota.tenant(src.get().namespace())), result -> {
             Duration duration = Duration.between(start, Instant.now());
             metrics.connectionClosed(labels, result.fromSocket(), result.fromStream(), duration);
             accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(target.address()),
@@ -210,7 +228,7 @@ public final class Outbound {
     dial(downstream, target.address(), Optional.of(new InetSocketAddress(source.getAddress(), 0)), handshake, upstream -> {
       metrics.connectionOpened(labels);
       metrics.connectionOpened(inbound);
-      SocketSplice.start(downstream, upstream, result -> {
+      SocketSplice.start(downstream, upstream, quota.open(quota.tenant(src.namespace())), result -> {
         Duration duration = Duration.between(start, Instant.now());
         metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
         metrics.connectionClosed(inbound, result.fromFirst(), result.fromSecond(), duration);
@@ -229,7 +247,7 @@ public final class Outbound {
     drain.proxied(downstream);
     dial(downstream, address, Optional.empty(), Listeners.CLOSE_ON_FAILURE, upstream -> {
       metrics.connectionOpened(labels);
-      SocketSplice.start(downstream, upstream, result -> {
+      SocketSplice.start(downstream, upstream, quota.open(quota.tenant(src.namespace())), result -> {
         Duration duration = Duration.between(start, Instant.now());
         metrics.connectionClosed(labels, result.fromFirst(), result.fromSecond(), duration);
         accessLog.log(new AccessLog.Entry(labels, Hbone.authority(source), Hbone.authority(address),

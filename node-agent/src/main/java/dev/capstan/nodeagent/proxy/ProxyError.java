@@ -181,4 +181,17 @@ public sealed interface ProxyError {
           + ": no workload of this node has that IP (are the redirect rules newer than the agent's mesh view?)";
     }
   }
+
+  record TenantLimited(String tenant, dev.capstan.nodeagent.quota.TenantLimits.Refusal refusal, String peer) implements ProxyError {
+    public String reason() {
+      return "tenant_" + refusal.label();
+    }
+
+    public String message() {
+      return "refused connection from " + peer + ": tenant " + tenant
+          + (refusal == dev.capstan.nodeagent.quota.TenantLimits.Refusal.CONNECTION_LIMIT
+              ? " has as many connections open as allowed (quota.tenantMaxConnections)"
+              : " opens new connections faster than allowed (quota.tenantConnectionsPerSecond, tenantConnectionBurst)");
+    }
+  }
 }

@@ -94,7 +94,8 @@ class AgentConfigTest {
         Duration.ofMinutes(1),
         Duration.ofMillis(500),
         AccessLogFormat.JSON,
-        Optional.empty()));
+        Optional.empty(),
+        AgentConfig.QuotaConfig.defaults()));
   }
 
   @Test
@@ -120,7 +121,8 @@ class AgentConfigTest {
         Duration.ofSeconds(30),
         Duration.ofSeconds(1),
         AccessLogFormat.TEXT,
-        Optional.empty()));
+        Optional.empty(),
+        AgentConfig.QuotaConfig.defaults()));
   }
 
   @Test
@@ -133,6 +135,24 @@ class AgentConfigTest {
     AgentConfig custom = parse(MINIMAL + "capture: {outbound: '127.0.0.1:25001', mark: 0x400}\n");
     assertThat(custom.capture().orElseThrow().outbound()).isEqualTo(new InetSocketAddress("127.0.0.1", 25001));
     assertThat(custom.capture().orElseThrow().mark()).isEqualTo(0x400);
+  }
+
+  @Test
+  void quota_sizes_take_units_and_default_from_the_budget() {
+    AgentConfig config = parse(MINIMAL + "quota: {budget: 64MiB, connectionWindow: 128KiB, tenantConnectionsPerSecond: 50}\n");
+    assertThat(config.quota()).isEqualTo(new AgentConfig.QuotaConfig(64L << 20, 16L << 20, 128 * 1024, 10_000, 50, 50));
+    assertThat(parse(MINIMAL + "quota: {budget: 1048576, giveBack: 0, tenantMaxConnections: 7}\n").quota())
+        .isEqualTo(new AgentConfig.QuotaConfig(1 << 20, 0, 256 * 1024, 7, 1000, 1000));
+  }
+
+  @Test
+  void quota_sizes_out_of_range_or_malformed_are_refused_naming_the_field() {
+    assertThatThrownBy(() -> parse(MINIMAL + "quota: {budget: 12 pages}\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("quota.budget");
+    assertThatThrownBy(() -> parse(MINIMAL + "quota: {budget: 1MiB, giveBack: 1MiB}\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("quota.giveBack");
+    assertThatThrownBy(() -> parse(MINIMAL + "quota: {budget: 1MiB, connectionWindow: 2MiB}\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("quota.connectionWindow");
   }
 
   @Test
@@ -241,7 +261,8 @@ class AgentConfigTest {
         argumentSet("text", "text", AccessLogFormat.TEXT),
         argumentSet("json", "json", AccessLogFormat.JSON),
         argumentSet("upper case", "JSON", AccessLogFormat.JSON,
-        Optional.empty()));
+        Optional.empty(),
+        AgentConfig.QuotaConfig.defaults()));
   }
 
   @ParameterizedTest(name = "{argumentSetName}")

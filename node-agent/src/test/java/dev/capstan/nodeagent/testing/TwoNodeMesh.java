@@ -52,6 +52,7 @@ public final class TwoNodeMesh implements AutoCloseable {
   public final NodeAgent b;
   private final HttpClient http = HttpClient.newHttpClient();
   private final int maxStreams;
+  private final String agentYaml;
 
   public TwoNodeMesh() throws Exception {
     this("");
@@ -64,7 +65,13 @@ public final class TwoNodeMesh implements AutoCloseable {
 
   /** A mesh whose agents carry at most {@code maxStreams} streams per HBONE connection. */
   public TwoNodeMesh(String policies, int maxStreams) throws Exception {
+    this(policies, maxStreams, "");
+  }
+
+  /** A mesh whose agents' configs end with {@code agentYaml} (e.g. a {@code quota:} block). */
+  public TwoNodeMesh(String policies, int maxStreams, String agentYaml) throws Exception {
     this.maxStreams = maxStreams;
+    this.agentYaml = agentYaml;
     dir = Files.createTempDirectory("capstan-mesh");
     hbonePort = freePort();
     b1 = new EchoServer(POD_B1);
@@ -146,7 +153,9 @@ public final class TwoNodeMesh implements AutoCloseable {
         accessLog: json
         pool: {maxStreamsPerConnection: %d, idleTimeout: 2s}
         %s
-        """.formatted(node, hbonePort, maxStreams, withUpstream ? "upstreams: [{listen: \"127.0.0.1:0\", service: shop/backend, port: 80}]" : "");
+        %s
+        """.formatted(node, hbonePort, maxStreams, withUpstream ? "upstreams: [{listen: \"127.0.0.1:0\", service: shop/backend, port: 80}]" : "",
+            agentYaml);
     return AgentConfig.parse(yaml, node + ".yaml", dir);
   }
 

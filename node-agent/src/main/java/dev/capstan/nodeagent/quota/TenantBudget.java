@@ -1,0 +1,330 @@
+package dev.capstan.nodeagent.quota;
+
+import dev.capstan.core.io.BufferAccount;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * The node's buffer budget, shared by tenants (namespaces). Every byte a spliced connection holds
+ * (read, not yet written) is charged to its tenant through a per-connection {@link BufferAccount}.
+ *
+ * <p>The rule, evaluated on every read:
+ * <ul>
+ *   <li>A tenant's <em>share</em> is the budget split over the active tenants (those with open
+ *       connections) by weight.
+ *   <li>Within its share, while other tenants are active too, a tenant reads while the node holds
+ *       less than the budget.
+ *   <li>Over its share (borrowing what others leave idle) a tenant reads only while the node holds
+ *       less than the budget minus the <em>give-back</em> room: as soon as borrowers reach it they
+ *       stop, so an owner that needs its share back finds that room at once and the rest as the
+ *       borrowers' bytes drain. A tenant alone stops there too, so the room is free when another
+ *       tenant arrives.
+ *   <li>A connection reads only while it holds less than the connection window, so one connection
+ *       cannot take all of its tenant's share.
+ * </ul>
+ * Nothing is dropped: a paused connection is simply not read until it may. A paused tenant
+ * resumes with hysteresis (a margin below the threshold that paused it). The node holds at most
+ * the budget plus one read per connection that was readable when its tenant paused.
+ *
+ * <p>Thread-safety: totals are atomics; an account is confined to its connection's event loop
+ * (its splice reads and writes there); wake-ups hop to that loop.
+ */
+public final class TenantBudget {
+
+  /**
+   * @param budget bytes the node may hold in total
+   * @param giveBack room kept free for tenants within their share: borrowers stop at budget minus this
+   * @param connectionWindow bytes one connection may hold
+   */
+  public record Settings(long budget, long giveBack, long connectionWindow) {
+    public Settings {
+      if (budget <= 0) {
+        throw new IllegalArgumentException("budget must be positive, got " + budget);
+      }
+      if (giveBack < 0 || giveBack >= budget) {
+        throw new IllegalArgumentException("giveBack must be in [0, budget), got " + giveBack);
+      }
+      if (connectionWindow <= 0) {
+        throw new IllegalArgumentException("connectionWindow must be positive, got " + connectionWindow);
+      }
+    }
+
+    /** A budget with a quarter kept as give-back room and a 256 KiB connection window (capped at the budget). */
+    public static Settings of(long budget) {
+      return new Settings(budget, budget / 4, Math.min(256 * 1024, budget));
+    }
+  }
+
+  private final Settings settings;
+  private final long hysteresis;
+  private final LongSupplier nanoTime;
+  private final AtomicLong held = new AtomicLong();
+  private final AtomicLong peak = new AtomicLong();
+  private final AtomicLong activeWeight = new AtomicLong();
+  private final AtomicInteger activeTenants = new AtomicInteger();
+  private final ConcurrentHashMap<String, Tenant> tenants = new ConcurrentHashMap<>();
+  private final Set<Tenant> paused = ConcurrentHashMap.newKeySet();
+  private volatile java.util.function.Consumer<Tenant> newTenants = t -> { };
+
+  public TenantBudget(Settings settings, LongSupplier nanoTime) {
+    this.settings = settings;
+    this.hysteresis = Math.max(1, Math.min(settings.giveBack() / 2, settings.budget() / 16));
+    this.nanoTime = nanoTime;
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  /** Bytes held by every connection now. */
+  public long held() {
+    return held.get();
+  }
+
+  /** The most ever held at once. */
+  public long peak() {
+    return peak.get();
+  }
+
+  /** The tenant of {@code namespace} (created at weight 1 on first use). */
+  public Tenant tenant(String namespace) {
+    Tenant t = tenants.get(namespace);
+    if (t != null) {
+      return t;
+    }
+    Tenant created = new Tenant(namespace);
+    Tenant existing = tenants.putIfAbsent(namespace, created);
+    if (existing != null) {
+      return existing;
+    }
+    newTenants.accept(created);
+    return created;
+  }
+
+  /** Called once for each tenant when it is first seen (metrics registration). */
+  public void onNewTenant(java.util.function.Consumer<Tenant> listener) {
+    this.newTenants = listener;
+    tenants.values().forEach(listener);
+  }
+
+  /** Tenants seen so far. */
+  public List<Tenant> tenants() {
+    return List.copyOf(tenants.values());
+  }
+
+  /** Sets a tenant's weight (1 and up; from the namespace annotation {@code capstan.dev/buffer-weight}). */
+  public void weight(String namespace, int weight) {
+    if (weight < 1) {
+      throw new IllegalArgumentException("weight must be at least 1, got " + weight);
+    }
+    Tenant t = tenant(namespace);
+    synchronized (t) {
+      int old = t.weight;
+      t.weight = weight;
+      if (t.connections.get() > 0) {
+        activeWeight.addAndGet(weight - old);
+      }
+    }
+    wakePaused();
+  }
+
+  /** Opens the account of one connection of {@code tenant}; close it when the connection ends. */
+  public BufferAccount open(Tenant tenant) {
+    synchronized (tenant) {
+      if (tenant.connections.getAndIncrement() == 0) {
+        activeWeight.addAndGet(tenant.weight);
+        activeTenants.incrementAndGet();
+      }
+    }
+    return new Account(tenant);
+  }
+
+  /** Whether {@code t} may read now (the tenant rule, without the connection window). */
+  boolean tenantMayRead(Tenant t) {
+    long total = held.get();
+    // The give-back room is for a tenant within its share while others are active too: a lone
+    // tenant stops before it, so a tenant that arrives finds it free at once.
+    boolean withinShare = activeTenants.get() > 1 && t.held.get() < t.share();
+    long limit = withinShare ? settings.budget() : settings.budget() - settings.giveBack();
+    return t.paused ? total < limit - hysteresis : total < limit;
+  }
+
+  private void pause(Tenant t) {
+    if (!t.paused) {
+      synchronized (t) {
+        if (!t.paused) {
+          t.paused = true;
+          t.pausedSince = nanoTime.getAsLong();
+          t.pauses.incrementAndGet();
+          paused.add(t);
+        }
+      }
+    }
+  }
+
+  /** After a release: resumes the paused tenants that may read again, and wakes their connections. */
+  private void wakePaused() {
+    if (paused.isEmpty()) {
+      return;
+    }
+    for (Tenant t : paused) {
+      if (tenantMayRead(t)) {
+        synchronized (t) {
+          if (!t.paused) {
+            continue;
+          }
+          t.paused = false;
+          t.throttledNanos.addAndGet(nanoTime.getAsLong() - t.pausedSince);
+          paused.remove(t);
+        }
+        t.accounts.forEach(Account::wake);
+      }
+    }
+  }
+
+  /** One namespace's use of the budget. */
+  public final class Tenant {
+    private final String name;
+    private volatile int weight = 1;
+    private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicLong held = new AtomicLong();
+    private final AtomicLong throttledNanos = new AtomicLong();
+    private final AtomicLong pauses = new AtomicLong();
+    private final Set<Account> accounts = ConcurrentHashMap.newKeySet();
+    private volatile boolean paused;
+    private volatile long pausedSince;
+
+    private Tenant(String name) {
+      this.name = name;
+    }
+
+    public String name() {
+      return name;
+    }
+
+    public int weight() {
+      return weight;
+    }
+
+    /** Open connections. */
+    public int connections() {
+      return connections.get();
+    }
+
+    /** Bytes held now. */
+    public long held() {
+      return held.get();
+    }
+
+    /** This tenant's guaranteed part of the budget now (the whole budget while it is alone or idle). */
+    public long share() {
+      long total = activeWeight.get();
+      if (total <= 0 || connections.get() == 0) {
+        return settings.budget();
+      }
+      return Math.max(1, (long) ((double) settings.budget() * weight / total));
+    }
+
+    /** Bytes held beyond the share. */
+    public long borrowed() {
+      return Math.max(0, held.get() - share());
+    }
+
+    public boolean paused() {
+      return paused;
+    }
+
+    /** Time spent paused, including the current pause. */
+    public long throttledNanos() {
+      long t = throttledNanos.get();
+      return paused ? t + (nanoTime.getAsLong() - pausedSince) : t;
+    }
+
+    /** How many times this tenant was paused. */
+    public long pauses() {
+      return pauses.get();
+    }
+
+    @Override
+    public String toString() {
+      return name + " (held " + held.get() + ", share " + share() + (paused ? ", paused" : "") + ")";
+    }
+  }
+
+  /** One connection's account: confined to its event loop, except {@link #wake}. */
+  private final class Account implements BufferAccount {
+    private final Tenant tenant;
+    private long own;
+    private boolean windowFull;
+    private volatile Runnable wake = () -> { };
+    private boolean closed;
+
+    Account(Tenant tenant) {
+      this.tenant = tenant;
+      tenant.accounts.add(this);
+    }
+
+    @Override
+    public boolean charge(int bytes) {
+      own += bytes;
+      tenant.held.addAndGet(bytes);
+      long total = held.addAndGet(bytes);
+      peak.accumulateAndGet(total, Math::max);
+      if (own >= settings.connectionWindow()) {
+        windowFull = true;
+      }
+      if (!tenantMayRead(tenant)) {
+        pause(tenant);
+        return false;
+      }
+      return !windowFull;
+    }
+
+    @Override
+    public void release(int bytes) {
+      own -= bytes;
+      tenant.held.addAndGet(-bytes);
+      held.addAndGet(-bytes);
+      if (windowFull && own < settings.connectionWindow() / 2) {
+        windowFull = false;
+        wake();
+      }
+      wakePaused();
+    }
+
+    @Override
+    public boolean mayRead() {
+      return !windowFull && !tenant.paused && tenantMayRead(tenant);
+    }
+
+    @Override
+    public void onWake(Runnable wake) {
+      this.wake = wake;
+    }
+
+    void wake() {
+      wake.run();
+    }
+
+    @Override
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      tenant.accounts.remove(this);
+      synchronized (tenant) {
+        if (tenant.connections.decrementAndGet() == 0) {
+          activeWeight.addAndGet(-tenant.weight);
+          activeTenants.decrementAndGet();
+        }
+      }
+      // Shares grew for the others.
+      wakePaused();
+    }
+  }
+}
