@@ -224,6 +224,7 @@ public final class NodeAgent implements AutoCloseable {
     Runnable apply = () -> {
       synchronized (applying) {
         refreshCertificates.run();
+        b.quota.weights(b.mesh.current().snapshot().bufferWeights());
         if (perIpHbone) {
           b.listeners.reconcileHbone(b.mesh.current(), config.hbone(), serverTls, inbound);
         }

@@ -57,6 +57,8 @@ import java.util.stream.Collectors;
  */
 public final class Translator {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Translator.class);
+
   /** Namespace label that enrolls a namespace ({@code enabled}); pod label that opts a pod out ({@code disabled}). */
   public static final String MESH_LABEL = "capstan.dev/mesh";
   public static final String MESH_ENABLED = "enabled";
@@ -130,8 +132,9 @@ public final class Translator {
         .sorted(Comparator.comparing(AuthorizationPolicy::namespace).thenComparing(AuthorizationPolicy::name))
         .toList();
 
-    MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies);
-    return new MeshSnapshot(version(unversioned), workloads, services, policies);
+    Map<String, Integer> weights = bufferWeights(resources.namespaces(), enrolled);
+    MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies, weights);
+    return new MeshSnapshot(version(unversioned), workloads, services, policies, weights);
   }
 
   /** The workload without the IPs a preferred pod already holds (claiming the rest), or empty if none is left. */
@@ -147,6 +150,40 @@ public final class Translator {
   /** The textual form an IP compares by (IPv6 has many spellings). */
   static String canonicalIp(String ip) {
     return Hbone.literalIp(ip).map(a -> a.getHostAddress()).orElse(ip);
+  }
+
+  /** Namespace annotation: the namespace's weight in the node agents' buffer budget, 1 to 100. */
+  static final String BUFFER_WEIGHT_ANNOTATION = "capstan.dev/buffer-weight";
+
+  /**
+   * Buffer weights of the enrolled namespaces that set one other than 1. A value that is not an
+   * integer from 1 to 100 is ignored (weight 1) with a warning naming the namespace.
+   */
+  static Map<String, Integer> bufferWeights(List<Namespace> namespaces, Set<String> enrolled) {
+    Map<String, Integer> weights = new java.util.TreeMap<>();
+    for (Namespace n : namespaces) {
+      if (n.getMetadata() == null || !enrolled.contains(n.getMetadata().getName())
+          || n.getMetadata().getAnnotations() == null) {
+        continue;
+      }
+      String value = n.getMetadata().getAnnotations().get(BUFFER_WEIGHT_ANNOTATION);
+      if (value == null) {
+        continue;
+      }
+      int weight;
+      try {
+        weight = Integer.parseInt(value.trim());
+      } catch (NumberFormatException e) {
+        weight = 0;
+      }
+      if (weight < 1 || weight > 100) {
+        LOG.warn("namespace {}: annotation {}='{}' ignored: it must be an integer from 1 to 100", n.getMetadata().getName(),
+            BUFFER_WEIGHT_ANNOTATION, value);
+      } else if (weight != 1) {
+        weights.put(n.getMetadata().getName(), weight);
+      }
+    }
+    return weights;
   }
 
   /** The names of the enrolled namespaces (label {@code capstan.dev/mesh=enabled}). */
@@ -385,7 +422,8 @@ public final class Translator {
 
   /** First 12 hex digits of the SHA-256 of the snapshot's canonical JSON (sorted keys), version left out. */
   static String version(MeshSnapshot snapshot) {
-    MeshSnapshot unversioned = new MeshSnapshot("", snapshot.workloads(), snapshot.services(), snapshot.policies());
+    MeshSnapshot unversioned = new MeshSnapshot("", snapshot.workloads(), snapshot.services(), snapshot.policies(),
+        snapshot.bufferWeights());
     try {
       byte[] json = CANONICAL.writeValueAsString(unversioned).getBytes(StandardCharsets.UTF_8);
       byte[] digest = MessageDigest.getInstance("SHA-256").digest(json);

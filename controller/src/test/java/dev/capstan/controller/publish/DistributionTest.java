@@ -77,6 +77,21 @@ class DistributionTest {
   }
 
   @Test
+  void a_namespace_buffer_weight_reaches_the_agents_and_its_removal_too() {
+    replicas = new Replicas(1);
+    replicas.start(0);
+    HazelcastMeshView agent = replicas.agent("a");
+    dev.capstan.core.model.MeshSnapshot base = Meshes.mesh("h1", 10, 2);
+    replicas.offer(new dev.capstan.core.model.MeshSnapshot("h1", base.workloads(), base.services(), base.policies(),
+        Map.of("ns-0", 3)));
+    MeshIndex weighted = await(agent, i -> i.snapshot().bufferWeights().equals(Map.of("ns-0", 3)), WAIT);
+    assertThat(weighted.policies("ns-0")).isEqualTo(base.policies().stream().filter(p -> p.namespace().equals("ns-0")).toList());
+
+    replicas.offer(new dev.capstan.core.model.MeshSnapshot("h2", base.workloads(), base.services(), base.policies(), Map.of()));
+    await(agent, i -> i.version().equals("2-h2") && i.snapshot().bufferWeights().isEmpty(), WAIT);
+  }
+
+  @Test
   void updates_keep_flowing_after_the_leading_replica_dies() {
     replicas = new Replicas(2);
     Replicas.Replica first = replicas.start(0);

@@ -363,4 +363,35 @@ class TranslatorTest {
     assertThat(versions).hasSize(5);
     assertThat(translate(List.of(WEB_1), List.of(WEB), List.of(), List.of()).version()).isEqualTo(base.version());
   }
+
+  @Test
+  void buffer_weight_annotation_of_enrolled_namespaces_becomes_the_weight_and_bad_values_are_ignored() {
+    Namespace gold = namespace("gold", true);
+    gold.getMetadata().setAnnotations(Map.of("capstan.dev/buffer-weight", "3"));
+    Namespace bad = namespace("bad", true);
+    bad.getMetadata().setAnnotations(Map.of("capstan.dev/buffer-weight", "lots"));
+    Namespace tooBig = namespace("toobig", true);
+    tooBig.getMetadata().setAnnotations(Map.of("capstan.dev/buffer-weight", "1000"));
+    Namespace one = namespace("one", true);
+    one.getMetadata().setAnnotations(Map.of("capstan.dev/buffer-weight", "1"));
+    Namespace notEnrolled = namespace("outside", false);
+    notEnrolled.getMetadata().setAnnotations(Map.of("capstan.dev/buffer-weight", "5"));
+
+    Map<String, Integer> weights = Translator.bufferWeights(List.of(gold, bad, tooBig, one, notEnrolled),
+        Translator.enrolledNamespaces(List.of(gold, bad, tooBig, one, notEnrolled)));
+
+    assertThat(weights).isEqualTo(Map.of("gold", 3));
+  }
+
+  @Test
+  void a_changed_buffer_weight_changes_the_version() {
+    Namespace gold = namespace("gold", true);
+    Resources before = new Resources(List.of(gold), List.of(), List.of(), List.of(), List.of());
+    String v1 = Translator.translate(before).version();
+    gold.getMetadata().setAnnotations(Map.of("capstan.dev/buffer-weight", "2"));
+    MeshSnapshot after = Translator.translate(before);
+
+    assertThat(after.bufferWeights()).containsEntry("gold", 2);
+    assertThat(after.version()).isNotEqualTo(v1);
+  }
 }

@@ -58,10 +58,16 @@ public final class MeshMaps {
       for (AuthorizationPolicy p : snapshot.policies()) {
         byNamespace.computeIfAbsent(p.namespace(), k -> new java.util.ArrayList<>()).add(p);
       }
+      // A namespace has an entry when it has policies or a buffer weight other than 1.
+      snapshot.bufferWeights().forEach((ns, w) -> {
+        if (w != 1) {
+          byNamespace.computeIfAbsent(ns, k -> new java.util.ArrayList<>());
+        }
+      });
       Map<String, NamespacePolicies> policies = new TreeMap<>();
       byNamespace.forEach((ns, list) -> {
         list.sort(java.util.Comparator.comparing(AuthorizationPolicy::name));
-        policies.put(ns, new NamespacePolicies(ns, list));
+        policies.put(ns, new NamespacePolicies(ns, list, snapshot.bufferWeights().getOrDefault(ns, 1)));
       });
       return new Entries(Map.copyOf(workloads), Map.copyOf(services), Map.copyOf(policies));
     }

@@ -161,14 +161,18 @@ final class MeshSerializers {
   static final class NamespacePoliciesSerializer implements CompactSerializer<NamespacePolicies> {
     @Override
     public NamespacePolicies read(CompactReader in) {
+      // Written before weights existed: weight 1.
+      int weight = in.getFieldKind("bufferWeight") == com.hazelcast.nio.serialization.FieldKind.INT32
+          ? in.readInt32("bufferWeight") : 1;
       return new NamespacePolicies(in.readString("namespace"),
-          Arrays.asList(in.readArrayOfCompact("policies", AuthorizationPolicy.class)));
+          Arrays.asList(in.readArrayOfCompact("policies", AuthorizationPolicy.class)), Math.max(1, weight));
     }
 
     @Override
     public void write(CompactWriter out, NamespacePolicies p) {
       out.writeString("namespace", p.namespace());
       out.writeArrayOfCompact("policies", p.policies().toArray(new AuthorizationPolicy[0]));
+      out.writeInt32("bufferWeight", p.bufferWeight());
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.capstan.core.model;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -10,15 +11,24 @@ import java.util.Objects;
  * @param workloads every workload
  * @param services every service
  * @param policies every authorization policy
+ * @param bufferWeights buffer-quota weight by namespace (annotation {@code capstan.dev/buffer-weight});
+ *     absent means 1
  */
 public record MeshSnapshot(
-    String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies) {
+    String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies,
+    Map<String, Integer> bufferWeights) {
 
   public MeshSnapshot {
     Objects.requireNonNull(version, "version");
     workloads = List.copyOf(workloads == null ? List.of() : workloads);
     services = List.copyOf(services == null ? List.of() : services);
     policies = List.copyOf(policies == null ? List.of() : policies);
+    bufferWeights = Map.copyOf(bufferWeights == null ? Map.of() : bufferWeights);
+  }
+
+  /** A snapshot where every namespace has buffer weight 1. */
+  public MeshSnapshot(String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies) {
+    this(version, workloads, services, policies, Map.of());
   }
 
   /** An empty mesh. */

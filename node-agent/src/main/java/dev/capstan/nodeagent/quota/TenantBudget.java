@@ -132,6 +132,20 @@ public final class TenantBudget {
     wakePaused();
   }
 
+  /** Sets every tenant's weight from the mesh: the given ones, 1 for the rest. */
+  public void weights(java.util.Map<String, Integer> weights) {
+    weights.forEach((ns, w) -> {
+      if (tenant(ns).weight != w) {
+        weight(ns, w);
+      }
+    });
+    for (Tenant t : tenants.values()) {
+      if (!weights.containsKey(t.name) && t.weight != 1) {
+        weight(t.name, 1);
+      }
+    }
+  }
+
   /** Opens the account of one connection of {@code tenant}; close it when the connection ends. */
   public BufferAccount open(Tenant tenant) {
     synchronized (tenant) {

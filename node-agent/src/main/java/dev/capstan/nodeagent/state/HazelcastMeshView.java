@@ -312,10 +312,16 @@ public final class HazelcastMeshView implements MeshView {
       }
     }
     List<AuthorizationPolicy> all = new ArrayList<>();
-    policies.read().values().forEach(np -> all.addAll(np.policies()));
+    Map<String, Integer> weights = new java.util.HashMap<>();
+    policies.read().values().forEach(np -> {
+      all.addAll(np.policies());
+      if (np.bufferWeight() != 1) {
+        weights.put(np.namespace(), np.bufferWeight());
+      }
+    });
     // The index owns the workload map from here on; the next event copies it first.
     MeshIndex next = MeshIndex.of(version.label(), workloads.share(), List.copyOf(byUid.values()),
-        List.copyOf(services.read().values()), all);
+        List.copyOf(services.read().values()), all, weights);
     current = next;
     listeners.forEach(l -> {
       try {

@@ -17,15 +17,16 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * The mesh view file: {@code version}, {@code workloads}, {@code services}, {@code policies} in
- * YAML or JSON. Every error names the entry and field.
+ * The mesh view file: {@code version}, {@code workloads}, {@code services}, {@code policies},
+ * {@code namespaces} (buffer weights: {@code [{name, bufferWeight}]}) in YAML or JSON. Every error
+ * names the entry and field.
  */
 public final class MeshFile {
 
   private MeshFile() {}
 
   public static MeshSnapshot parse(String text, String source) {
-    Fields f = Fields.parse(text, source).only("version", "workloads", "services", "policies");
+    Fields f = Fields.parse(text, source).only("version", "workloads", "services", "policies", "namespaces");
     List<Workload> workloads = f.list("workloads", (w, i) -> {
       w.only("uid", "name", "namespace", "serviceAccount", "ips", "node", "labels", "waypoint");
       List<String> ips = w.strings("ips");
@@ -117,6 +118,12 @@ public final class MeshFile {
       });
       return new AuthorizationPolicy(p.string("namespace"), p.string("name"), p.stringMap("selector"), a, rules);
     });
-    return new MeshSnapshot(f.string("version", "0"), workloads, services, policies);
+    java.util.Map<String, Integer> weights = new java.util.TreeMap<>();
+    f.list("namespaces", (n, i) -> {
+      n.only("name", "bufferWeight");
+      weights.put(n.string("name"), n.integer("bufferWeight", 1, 1, 100));
+      return n;
+    });
+    return new MeshSnapshot(f.string("version", "0"), workloads, services, policies, weights);
   }
 }

@@ -43,8 +43,8 @@ public final class MeshIndex {
    * the caller must never change that map afterwards. {@code workloads} lists each workload once.
    */
   public static MeshIndex of(String version, Map<InetAddress, Workload> workloadsByIp, List<Workload> workloads,
-      List<Service> services, List<AuthorizationPolicy> policies) {
-    return new MeshIndex(new MeshSnapshot(version, workloads, services, policies), workloadsByIp);
+      List<Service> services, List<AuthorizationPolicy> policies, Map<String, Integer> bufferWeights) {
+    return new MeshIndex(new MeshSnapshot(version, workloads, services, policies, bufferWeights), workloadsByIp);
   }
 
   private static Map<InetAddress, Workload> parse(List<Workload> workloads) {

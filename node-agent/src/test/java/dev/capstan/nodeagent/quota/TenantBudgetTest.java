@@ -150,4 +150,17 @@ class TenantBudgetTest {
     assertThat(budget.peak()).isEqualTo(1000);
     assertThat(budget.held()).isZero();
   }
+
+  @Test
+  void weights_from_the_mesh_apply_and_a_removed_weight_returns_to_1() {
+    budget.open(budget.tenant("gold"));
+    budget.open(budget.tenant("bronze"));
+
+    budget.weights(java.util.Map.of("gold", 4));
+    assertThat(budget.tenant("gold").share()).isEqualTo(800);
+
+    budget.weights(java.util.Map.of());
+    assertThat(budget.tenant("gold").weight()).isEqualTo(1);
+    assertThat(budget.tenant("gold").share()).isEqualTo(500);
+  }
 }

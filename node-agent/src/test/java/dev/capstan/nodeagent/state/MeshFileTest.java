@@ -262,4 +262,16 @@ class MeshFileTest {
         .hasMessageContaining("mesh.yaml")
         .hasMessageContaining("must be a mapping");
   }
+
+  @Test
+  void namespaces_give_buffer_weights_from_1_to_100() {
+    MeshSnapshot mesh = MeshFile.parse("""
+        namespaces:
+          - {name: gold, bufferWeight: 4}
+          - {name: plain}
+        """, "mesh.yaml");
+    assertThat(mesh.bufferWeights()).isEqualTo(java.util.Map.of("gold", 4, "plain", 1));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> MeshFile.parse("namespaces: [{name: x, bufferWeight: 0}]", "mesh.yaml"))
+        .hasMessageContaining("namespaces[0].bufferWeight");
+  }
 }
