@@ -286,8 +286,8 @@ public final class NodeAgent implements AutoCloseable {
       metrics.tenantGauge("capstan_tenant_buffer_borrowed_bytes", "bytes held beyond the share", t.name(), t::borrowed);
       metrics.tenantGauge("capstan_tenant_connections", "open connections charged to the tenant", t.name(), t::connections);
       metrics.tenantCounter("capstan_tenant_throttled_seconds", "time the tenant's connections were not read (over quota)",
-          t.name(), () -> t.throttledNanos() / 1e9);
-      metrics.tenantCounter("capstan_tenant_throttles", "times the tenant was paused", t.name(), t::pauses);
+          t.name(), t, x -> x.throttledNanos() / 1e9);
+      metrics.tenantCounter("capstan_tenant_throttles", "times the tenant was paused", t.name(), t, x -> x.pauses());
     });
     return budget;
   }

@@ -29,6 +29,15 @@ public interface BufferAccount {
   /** The connection is done. */
   void close();
 
+  /**
+   * The two directions of one spliced connection: {@code first} charges what is read from the
+   * splice's first channel, {@code second} what is read from its second.
+   */
+  record Pair(BufferAccount first, BufferAccount second) {
+    /** No limit either way. */
+    public static final Pair UNLIMITED = new Pair(BufferAccount.UNLIMITED, BufferAccount.UNLIMITED);
+  }
+
   /** No limit and no accounting. */
   BufferAccount UNLIMITED = new BufferAccount() {
     @Override

@@ -36,14 +36,12 @@ public final class SocketSplice {
   private final Side first;
   private final Side second;
   private final Consumer<Result> onDone;
-  private final BufferAccount account;
   private final AtomicBoolean aborted = new AtomicBoolean();
   private final AtomicBoolean reported = new AtomicBoolean();
 
-  private SocketSplice(Channel a, Channel b, BufferAccount account, Consumer<Result> onDone) {
-    this.account = account;
-    this.first = new Side(a);
-    this.second = new Side(b);
+  private SocketSplice(Channel a, Channel b, BufferAccount.Pair accounts, Consumer<Result> onDone) {
+    this.first = new Side(a, accounts.first());
+    this.second = new Side(b, accounts.second());
     first.other = second;
     second.other = first;
     this.onDone = onDone;
@@ -55,13 +53,19 @@ public final class SocketSplice {
    * their event loop.
    */
   public static SocketSplice start(Channel first, Channel second, Consumer<Result> onDone) {
-    return start(first, second, BufferAccount.UNLIMITED, onDone);
+    return start(first, second, BufferAccount.Pair.UNLIMITED, onDone);
   }
 
-  /** {@link #start(Channel, Channel, Consumer)}, charging held bytes to {@code account}. */
-  public static SocketSplice start(Channel first, Channel second, BufferAccount account, Consumer<Result> onDone) {
-    SocketSplice splice = new SocketSplice(first, second, account, onDone);
-    account.onWake(() -> first.eventLoop().execute(splice::wake));
+  /**
+   * {@link #start(Channel, Channel, Consumer)}, charging bytes read from {@code first} to
+   * {@code accounts.first()} and bytes read from {@code second} to {@code accounts.second()}: one
+   * account per direction, so holding bytes one way never stops the other way from draining.
+   */
+  public static SocketSplice start(Channel first, Channel second, BufferAccount.Pair accounts, Consumer<Result> onDone) {
+    SocketSplice splice = new SocketSplice(first, second, accounts, onDone);
+    Runnable wake = () -> first.eventLoop().execute(splice::wake);
+    accounts.first().onWake(wake);
+    accounts.second().onWake(wake);
     for (Side side : new Side[] {splice.first, splice.second}) {
       side.channel.pipeline().addLast("splice", side);
       side.channel.closeFuture().addListener(f -> splice.onClosed(side));
@@ -85,7 +89,8 @@ public final class SocketSplice {
       side.other.channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
     if (!first.channel.isActive() && !second.channel.isActive() && reported.compareAndSet(false, true)) {
-      account.close();
+      first.account.close();
+      second.account.close();
       onDone.accept(new Result(first.read.get(), second.read.get(), aborted.get()));
     }
   }
@@ -102,12 +107,14 @@ public final class SocketSplice {
   /** Reads its socket, writes the other one. */
   private final class Side extends ChannelInboundHandlerAdapter {
     final Channel channel;
+    final BufferAccount account;
     final AtomicLong read = new AtomicLong();
     final AtomicBoolean inputDone = new AtomicBoolean();
     Side other;
 
-    Side(Channel channel) {
+    Side(Channel channel, BufferAccount account) {
       this.channel = channel;
+      this.account = account;
     }
 
     /** Reads again unless the input has ended (epoll fails reads on a shut-down input). */

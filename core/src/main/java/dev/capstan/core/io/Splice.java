@@ -31,8 +31,10 @@ import java.util.function.Consumer;
  * END_STREAM from the stream shuts the socket's output down once everything before it is written.
  * A reset stream or a failed socket closes both sides at once.
  *
- * <p>Quota: every byte read is charged to a {@link BufferAccount} until its write completes; a
- * side is read only while the account allows it too (the tenant's buffer quota, issue 5).
+ * <p>Quota: every byte read is charged to its direction's {@link BufferAccount} until its write
+ * completes; a side is read only while its direction's account allows it too (the tenant's buffer
+ * quota). One account per direction, so holding bytes one way never stops the other way from
+ * draining (a full-duplex peer could otherwise wait on us forever).
  */
 public final class Splice {
 
@@ -50,7 +52,8 @@ public final class Splice {
   private final Channel socket;
   private final Http2StreamChannel stream;
   private final Consumer<Result> onDone;
-  private final BufferAccount account;
+  private final BufferAccount fromSocketAccount;
+  private final BufferAccount fromStreamAccount;
   private final AtomicLong fromSocket = new AtomicLong();
   private final AtomicLong fromStream = new AtomicLong();
   private final AtomicBoolean socketInputDone = new AtomicBoolean();
@@ -59,10 +62,11 @@ public final class Splice {
   private final AtomicBoolean reported = new AtomicBoolean();
   private volatile ChannelFuture endSent;
 
-  private Splice(Channel socket, Http2StreamChannel stream, BufferAccount account, Consumer<Result> onDone) {
+  private Splice(Channel socket, Http2StreamChannel stream, BufferAccount.Pair accounts, Consumer<Result> onDone) {
     this.socket = socket;
     this.stream = stream;
-    this.account = account;
+    this.fromSocketAccount = accounts.first();
+    this.fromStreamAccount = accounts.second();
     this.onDone = onDone;
   }
 
@@ -72,13 +76,18 @@ public final class Splice {
    * both channels are closed. Call it on the socket's event loop.
    */
   public static Splice start(Channel socket, Http2StreamChannel stream, Consumer<Result> onDone) {
-    return start(socket, stream, BufferAccount.UNLIMITED, onDone);
+    return start(socket, stream, BufferAccount.Pair.UNLIMITED, onDone);
   }
 
-  /** {@link #start(Channel, Http2StreamChannel, Consumer)}, charging held bytes to {@code account}. */
-  public static Splice start(Channel socket, Http2StreamChannel stream, BufferAccount account, Consumer<Result> onDone) {
-    Splice splice = new Splice(socket, stream, account, onDone);
-    account.onWake(() -> socket.eventLoop().execute(splice::wake));
+  /**
+   * {@link #start(Channel, Http2StreamChannel, Consumer)}, charging bytes read from the socket to
+   * {@code accounts.first()} and bytes read from the stream to {@code accounts.second()}.
+   */
+  public static Splice start(Channel socket, Http2StreamChannel stream, BufferAccount.Pair accounts, Consumer<Result> onDone) {
+    Splice splice = new Splice(socket, stream, accounts, onDone);
+    Runnable wake = () -> socket.eventLoop().execute(splice::wake);
+    accounts.first().onWake(wake);
+    accounts.second().onWake(wake);
     socket.pipeline().addLast("splice", splice.new SocketSide());
     stream.pipeline().addLast("splice", splice.new StreamSide());
     socket.closeFuture().addListener(f -> splice.onSocketClosed());
@@ -135,7 +144,8 @@ public final class Splice {
 
   private void maybeReport() {
     if (!socket.isActive() && !stream.isActive() && reported.compareAndSet(false, true)) {
-      account.close();
+      fromSocketAccount.close();
+      fromStreamAccount.close();
       onDone.accept(new Result(fromSocket.get(), fromStream.get(), aborted.get()));
     }
   }
@@ -151,14 +161,14 @@ public final class Splice {
    * is shut down, and that failure must not close a socket we are still writing to.
    */
   private void resumeSocketReads() {
-    if (socket.isActive() && account.mayRead() && !(socket instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
+    if (socket.isActive() && fromSocketAccount.mayRead() && !(socket instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
       socket.config().setAutoRead(true);
     }
   }
 
   /** Reads the stream again, if the account allows it. */
   private void resumeStreamReads() {
-    if (stream.isActive() && account.mayRead()) {
+    if (stream.isActive() && fromStreamAccount.mayRead()) {
       stream.config().setAutoRead(true);
     }
   }
@@ -190,8 +200,8 @@ public final class Splice {
       }
       int n = buf.readableBytes();
       fromSocket.addAndGet(n);
-      boolean more = account.charge(n);
-      stream.write(new DefaultHttp2DataFrame(buf, false), Release.promise(stream, account, n));
+      boolean more = fromSocketAccount.charge(n);
+      stream.write(new DefaultHttp2DataFrame(buf, false), Release.promise(stream, fromSocketAccount, n));
       if (!more || !stream.isWritable()) {
         socket.config().setAutoRead(false);
       }
@@ -253,8 +263,8 @@ public final class Splice {
         boolean more = true;
         if (n > 0) {
           fromStream.addAndGet(n);
-          more = account.charge(n);
-          socket.write(content, Release.promise(socket, account, n));
+          more = fromStreamAccount.charge(n);
+          socket.write(content, Release.promise(socket, fromStreamAccount, n));
         } else {
           frame.release();
         }

@@ -96,9 +96,13 @@ public final class ProxyMetrics {
     Gauge.builder(name, value).description(description).tag("tenant", tenant).register(registry);
   }
 
-  /** A monotonic counter of one tenant read from {@code value} (label {@code tenant}). */
-  public void tenantCounter(String name, String description, String tenant, java.util.function.DoubleSupplier value) {
-    io.micrometer.core.instrument.FunctionCounter.builder(name, value, java.util.function.DoubleSupplier::getAsDouble)
+  /**
+   * A monotonic counter of one tenant read from {@code state} (label {@code tenant}). Micrometer
+   * keeps only a weak reference to {@code state}: pass an object that lives as long as the tenant.
+   */
+  public <T> void tenantCounter(String name, String description, String tenant, T state,
+      java.util.function.ToDoubleFunction<T> value) {
+    io.micrometer.core.instrument.FunctionCounter.builder(name, state, value)
         .description(description).tag("tenant", tenant).register(registry);
   }
 

@@ -25,6 +25,10 @@ import java.util.function.LongSupplier;
  *       tenant arrives.
  *   <li>A connection reads only while it holds less than the connection window, so one connection
  *       cannot take all of its tenant's share.
+ *   <li>Each direction of a connection has its own account, and a direction holding less than a
+ *       small progress floor may always read: pausing a direction that holds (almost) nothing saves
+ *       no memory, and a full-duplex peer (an echo, a request streamed while the response streams)
+ *       would otherwise wait on us while we wait on it.
  * </ul>
  * Nothing is dropped: a paused connection is simply not read until it may. A paused tenant
  * resumes with hysteresis (a margin below the threshold that paused it). The node holds at most
@@ -38,10 +42,19 @@ public final class TenantBudget {
   /**
    * @param budget bytes the node may hold in total
    * @param giveBack room kept free for tenants within their share: borrowers stop at budget minus this
-   * @param connectionWindow bytes one connection may hold
+   * @param connectionWindow bytes one direction of a connection may hold
+   * @param progressFloor bytes one direction of a connection may always hold, paused tenant or not
    */
-  public record Settings(long budget, long giveBack, long connectionWindow) {
+  public record Settings(long budget, long giveBack, long connectionWindow, long progressFloor) {
+    /** The progress floor at a quarter of the connection window, at most 16 KiB. */
+    public Settings(long budget, long giveBack, long connectionWindow) {
+      this(budget, giveBack, connectionWindow, Math.max(1, Math.min(16 * 1024, connectionWindow / 4)));
+    }
+
     public Settings {
+      if (progressFloor < 0 || progressFloor > connectionWindow) {
+        throw new IllegalArgumentException("progressFloor must be in [0, connectionWindow], got " + progressFloor);
+      }
       if (budget <= 0) {
         throw new IllegalArgumentException("budget must be positive, got " + budget);
       }
@@ -61,6 +74,7 @@ public final class TenantBudget {
 
   private final Settings settings;
   private final long hysteresis;
+  private final long progressFloor;
   private final LongSupplier nanoTime;
   private final AtomicLong held = new AtomicLong();
   private final AtomicLong peak = new AtomicLong();
@@ -73,6 +87,7 @@ public final class TenantBudget {
   public TenantBudget(Settings settings, LongSupplier nanoTime) {
     this.settings = settings;
     this.hysteresis = Math.max(1, Math.min(settings.giveBack() / 2, settings.budget() / 16));
+    this.progressFloor = settings.progressFloor();
     this.nanoTime = nanoTime;
   }
 
@@ -146,15 +161,19 @@ public final class TenantBudget {
     }
   }
 
-  /** Opens the account of one connection of {@code tenant}; close it when the connection ends. */
-  public BufferAccount open(Tenant tenant) {
+  /**
+   * Opens the accounts of one connection of {@code tenant}, one per direction; the connection ends
+   * when both are closed.
+   */
+  public BufferAccount.Pair open(Tenant tenant) {
     synchronized (tenant) {
       if (tenant.connections.getAndIncrement() == 0) {
         activeWeight.addAndGet(tenant.weight);
         activeTenants.incrementAndGet();
       }
     }
-    return new Account(tenant);
+    AtomicInteger open = new AtomicInteger(2);
+    return new BufferAccount.Pair(new Account(tenant, open), new Account(tenant, open));
   }
 
   /** Whether {@code t} may read now (the tenant rule, without the connection window). */
@@ -269,16 +288,18 @@ public final class TenantBudget {
     }
   }
 
-  /** One connection's account: confined to its event loop, except {@link #wake}. */
+  /** One direction of one connection: confined to its event loop, except {@link #wake}. */
   private final class Account implements BufferAccount {
     private final Tenant tenant;
+    private final AtomicInteger connectionOpen;
     private long own;
     private boolean windowFull;
     private volatile Runnable wake = () -> { };
     private boolean closed;
 
-    Account(Tenant tenant) {
+    Account(Tenant tenant, AtomicInteger connectionOpen) {
       this.tenant = tenant;
+      this.connectionOpen = connectionOpen;
       tenant.accounts.add(this);
     }
 
@@ -293,7 +314,7 @@ public final class TenantBudget {
       }
       if (!tenantMayRead(tenant)) {
         pause(tenant);
-        return false;
+        return own < progressFloor;
       }
       return !windowFull;
     }
@@ -306,13 +327,15 @@ public final class TenantBudget {
       if (windowFull && own < settings.connectionWindow() / 2) {
         windowFull = false;
         wake();
+      } else if (own < progressFloor && own + bytes >= progressFloor && tenant.paused) {
+        wake(); // back under the progress floor: this direction may move again
       }
       wakePaused();
     }
 
     @Override
     public boolean mayRead() {
-      return !windowFull && !tenant.paused && tenantMayRead(tenant);
+      return own < progressFloor || (!windowFull && !tenant.paused && tenantMayRead(tenant));
     }
 
     @Override
@@ -331,6 +354,9 @@ public final class TenantBudget {
       }
       closed = true;
       tenant.accounts.remove(this);
+      if (connectionOpen.decrementAndGet() > 0) {
+        return; // the other direction is still open
+      }
       synchronized (tenant) {
         if (tenant.connections.decrementAndGet() == 0) {
           activeWeight.addAndGet(-tenant.weight);
