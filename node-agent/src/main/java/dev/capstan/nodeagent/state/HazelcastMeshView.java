@@ -142,8 +142,12 @@ public final class HazelcastMeshView implements MeshView {
         LOG.info("connected to the controller ({}): re-reading the mesh", event.getState());
         thread.execute(this::connected);
       }
-      case CLIENT_DISCONNECTED -> LOG.warn(
-          "lost the controller: serving the last known mesh version {} until it is back", current.version());
+      case CLIENT_DISCONNECTED -> {
+        LOG.warn("lost the controller: serving the last known mesh version {} until it is back", current.version());
+        // Removals made while we were away fire no event: the next published version must come
+        // with a full read, even if its events reach us before CLIENT_CONNECTED does.
+        thread.execute(() -> awaitingFullLoad = true);
+      }
       default -> { }
     }
   }
