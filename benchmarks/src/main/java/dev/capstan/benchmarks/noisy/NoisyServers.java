@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * noisy one.
  *
  * <p>Echo: writes back whatever it reads. Sink: the first byte of a connection picks its kind.
- * {@code 'B'} (bulk) is read at most {@code --sink-rate} bytes per second per connection, and every
+ * {@code 'B'} (bulk) is read at most {@code --sink-rate} bytes per second per connection (a stall
+ * earns at most 100 ms of catching up, so the rate holds over any window), and every
  * {@link #ACK_EVERY} bytes the sink writes back the 8-byte total it has read, so the sender knows
  * what was delivered. {@code 'C'} (churn) is 64 bytes in, 64 bytes back, then read to the end.
  * The process exits after {@code --max-seconds}.
@@ -23,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 public final class NoisyServers {
   static final int ACK_EVERY = 64 * 1024;
   static final int CHURN_BYTES = 64;
+  private static final long MAX_CREDIT_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private NoisyServers() {}
 
@@ -127,6 +129,8 @@ public final class NoisyServers {
         long wait = due - System.nanoTime();
         if (wait > 0) {
           sleepNanos(wait);
+        } else if (wait < -MAX_CREDIT_NANOS) {
+          start -= wait + MAX_CREDIT_NANOS; // after a stall, catch up by at most 100 ms of reading
         }
       }
     }
