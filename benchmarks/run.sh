@@ -653,5 +653,7 @@ python3 "$HERE/lib/control_plane.py" carry "$RESULTS_MD" "$OUT/RESULTS.md"
 python3 "$HERE/lib/capture.py" carry "$RESULTS_MD" "$OUT/RESULTS.md"
 # And the agent-restart figure (the e2e test TransparentMeshTest).
 python3 "$HERE/lib/carry.py" "## Agent restart under load (issue 4)" "$RESULTS_MD" "$OUT/RESULTS.md"
+# the noisy-neighbour section (noisy-neighbour.sh)
+python3 "$HERE/lib/carry.py" "## Noisy neighbour (issue 5)" "$RESULTS_MD" "$OUT/RESULTS.md"
 cp "$OUT/RESULTS.md" "$RESULTS_MD"
 log "wrote $RESULTS_MD (raw data in $OUT)"
