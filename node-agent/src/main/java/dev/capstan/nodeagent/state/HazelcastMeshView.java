@@ -245,10 +245,11 @@ public final class HazelcastMeshView implements MeshView {
     policies.replace(p);
     version = published;
     awaitingFullLoad = false;
+    // Ready before the index is handed out: whoever sees the loaded index sees a ready view.
+    firstLoad.countDown();
     rebuild();
     LOG.info("mesh version {} loaded from the controller: {} workload IPs, {} services, {} policy namespaces",
         published.label(), w.size(), s.size(), p.size());
-    firstLoad.countDown();
   }
 
   /**
