@@ -650,7 +650,7 @@ python3 "$BENCH_PY" summarize "$OUT" "$OUT/RESULTS.md"
 # The control-plane section (benchmarks/control-plane.sh) is not this run's: keep it as it was.
 python3 "$HERE/lib/control_plane.py" carry "$RESULTS_MD" "$OUT/RESULTS.md"
 # So is the capture-mode section (benchmarks/capture.sh).
-python3 "$HERE/lib/capture.py" carry "$RESULTS_MD" "$OUT/RESULTS.md"
+python3 "$HERE/lib/carry.py" "## Capture mode (issue 4)" "$RESULTS_MD" "$OUT/RESULTS.md"
 # And the agent-restart figure (the e2e test TransparentMeshTest).
 python3 "$HERE/lib/carry.py" "## Agent restart under load (issue 4)" "$RESULTS_MD" "$OUT/RESULTS.md"
 # the noisy-neighbour section (noisy-neighbour.sh)

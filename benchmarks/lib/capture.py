@@ -1,12 +1,11 @@
 #!/usr/bin/env python3
 """Renders the "Capture mode (issue 4)" section of RESULTS.md from a run of
-benchmarks/capture.sh, and carries that section over when run.sh rewrites RESULTS.md.
+benchmarks/capture.sh (run.sh carries it over with carry.py when it rewrites RESULTS.md).
 
 usage:
   capture.py render OUT_DIR RESULTS_MD   OUT_DIR/metrics.tsv + meta.env → the section of RESULTS_MD
                                          (replaced if present, else appended; a hand-written
                                          "### Analysis" subsection at its end is kept)
-  capture.py carry OLD_MD NEW_MD         append OLD_MD's capture section to NEW_MD
 """
 import os
 import statistics
@@ -151,24 +150,9 @@ def render(out_dir, results_md):
         f.write(before + section + ("\n" + after if after else ""))
 
 
-def carry(old_md, new_md):
-    if not os.path.exists(old_md):
-        return
-    with open(old_md, encoding="utf-8") as f:
-        _, section, _ = section_of(f.read())
-    if not section:
-        return
-    with open(new_md, encoding="utf-8") as f:
-        new = f.read()
-    with open(new_md, "w", encoding="utf-8") as f:
-        f.write(new.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n")
-
-
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "render":
         render(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 4 and sys.argv[1] == "carry":
-        carry(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
 

@@ -5,7 +5,6 @@
                                             sample: time, agent, held bytes, Netty direct bytes
   noisy.py collect DIR SCENARIO ROUND       print metrics.tsv lines from one scenario's outputs
   noisy.py render OUT_DIR RESULTS_MD SVG    write the "Noisy neighbour (issue 5)" section and the plot
-  noisy.py carry OLD_MD NEW_MD              append OLD_MD's noisy-neighbour section to NEW_MD
 """
 import json
 import math
@@ -410,19 +409,6 @@ def cmd_render(out_dir, results_md, svg):
         f.write(before + section.rstrip("\n") + "\n" + ("\n" + after if after else ""))
 
 
-def cmd_carry(old_md, new_md):
-    if not os.path.exists(old_md):
-        return
-    with open(old_md, encoding="utf-8") as f:
-        _, section, _ = section_of(f.read())
-    if not section:
-        return
-    with open(new_md, encoding="utf-8") as f:
-        new = f.read()
-    with open(new_md, "w", encoding="utf-8") as f:
-        f.write(new.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n")
-
-
 def main():
     a = sys.argv[1:]
     if len(a) >= 2 and a[0] == "sample":
@@ -431,8 +417,6 @@ def main():
         cmd_collect(a[1], a[2], a[3])
     elif len(a) == 4 and a[0] == "render":
         cmd_render(a[1], a[2], a[3])
-    elif len(a) == 3 and a[0] == "carry":
-        cmd_carry(a[1], a[2])
     else:
         sys.exit(__doc__)
 

@@ -30,6 +30,31 @@ public final class MeshMaps {
   private MeshMaps() {}
 
   /** Registers the model's Compact serializers (members and clients alike). */
+  /**
+   * A Hazelcast client of the controller's cluster as node agents and redirects use it: starts
+   * connecting in the background, reconnects forever (backoff 100 ms to 2 s), logs through SLF4J,
+   * no shutdown hook of its own, the mesh serializers registered, {@code lifecycle} notified.
+   */
+  public static com.hazelcast.client.config.ClientConfig clientConfig(
+      String instanceName, String clusterName, java.util.List<String> members, com.hazelcast.core.LifecycleListener lifecycle) {
+    com.hazelcast.client.config.ClientConfig config = new com.hazelcast.client.config.ClientConfig();
+    config.setInstanceName(instanceName);
+    config.setClusterName(clusterName);
+    config.setProperty("hazelcast.logging.type", "slf4j");
+    config.setProperty("hazelcast.client.shutdownhook.enabled", "false");
+    config.getNetworkConfig().setAddresses(new java.util.ArrayList<>(members));
+    config.getConnectionStrategyConfig()
+        .setAsyncStart(true)
+        .setReconnectMode(com.hazelcast.client.config.ClientConnectionStrategyConfig.ReconnectMode.ASYNC);
+    config.getConnectionStrategyConfig().getConnectionRetryConfig()
+        .setClusterConnectTimeoutMillis(-1)
+        .setInitialBackoffMillis(100)
+        .setMaxBackoffMillis(2_000);
+    register(config.getSerializationConfig().getCompactSerializationConfig());
+    config.addListenerConfig(new com.hazelcast.config.ListenerConfig(lifecycle));
+    return config;
+  }
+
   public static void register(CompactSerializationConfig config) {
     config.addSerializer(new MeshSerializers.WorkloadSerializer());
     config.addSerializer(new MeshSerializers.ServiceSerializer());

@@ -308,7 +308,9 @@ public final class TenantBudget {
       own += bytes;
       tenant.held.addAndGet(bytes);
       long total = held.addAndGet(bytes);
-      peak.accumulateAndGet(total, Math::max);
+      if (total > peak.get()) {
+        peak.accumulateAndGet(total, Math::max); // rarely: a new peak
+      }
       if (own >= settings.connectionWindow()) {
         windowFull = true;
       }

@@ -1,8 +1,6 @@
 package dev.capstan.nodeagent.state;
 
 import com.hazelcast.client.HazelcastClient;
-import com.hazelcast.client.config.ClientConfig;
-import com.hazelcast.client.config.ClientConnectionStrategyConfig;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.LifecycleEvent;
 import com.hazelcast.map.IMap;
@@ -88,23 +86,8 @@ public final class HazelcastMeshView implements MeshView {
 
   /** Starts connecting in the background; the view is empty and not ready until the first load. */
   public HazelcastMeshView(AgentConfig.Controller settings, String instanceName, java.time.Duration checkEvery) {
-    ClientConfig config = new ClientConfig();
-    config.setInstanceName(instanceName);
-    config.setClusterName(settings.clusterName());
-    config.setProperty("hazelcast.logging.type", "slf4j");
-    config.setProperty("hazelcast.client.shutdownhook.enabled", "false");
-    config.getNetworkConfig().setAddresses(new ArrayList<>(settings.members()));
-    config.getConnectionStrategyConfig()
-        .setAsyncStart(true)
-        .setReconnectMode(ClientConnectionStrategyConfig.ReconnectMode.ASYNC);
-    config.getConnectionStrategyConfig().getConnectionRetryConfig()
-        .setClusterConnectTimeoutMillis(-1)
-        .setInitialBackoffMillis(100)
-        .setMaxBackoffMillis(2_000);
-    MeshMaps.register(config.getSerializationConfig().getCompactSerializationConfig());
-    config.addListenerConfig(new com.hazelcast.config.ListenerConfig(
-        (com.hazelcast.core.LifecycleListener) this::lifecycle));
-    this.client = HazelcastClient.newHazelcastClient(config);
+    this.client = HazelcastClient.newHazelcastClient(
+        MeshMaps.clientConfig(instanceName, settings.clusterName(), settings.members(), this::lifecycle));
     created.countDown();
     checker.scheduleWithFixedDelay(() -> thread.execute(this::check),
         checkEvery.toMillis(), checkEvery.toMillis(), TimeUnit.MILLISECONDS);

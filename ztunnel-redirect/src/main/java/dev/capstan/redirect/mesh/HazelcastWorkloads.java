@@ -1,12 +1,8 @@
 package dev.capstan.redirect.mesh;
 
 import com.hazelcast.client.HazelcastClient;
-import com.hazelcast.client.config.ClientConfig;
-import com.hazelcast.client.config.ClientConnectionStrategyConfig;
-import com.hazelcast.config.ListenerConfig;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.LifecycleEvent;
-import com.hazelcast.core.LifecycleListener;
 import com.hazelcast.map.IMap;
 import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryRemovedListener;
@@ -15,7 +11,6 @@ import dev.capstan.core.mesh.MeshMaps;
 import dev.capstan.core.mesh.MeshVersion;
 import dev.capstan.core.model.Workload;
 import dev.capstan.redirect.config.RedirectConfig;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,22 +51,8 @@ public final class HazelcastWorkloads implements WorkloadSource {
 
   /** Starts connecting in the background. */
   public HazelcastWorkloads(RedirectConfig.Controller settings, String instanceName) {
-    ClientConfig config = new ClientConfig();
-    config.setInstanceName(instanceName);
-    config.setClusterName(settings.clusterName());
-    config.setProperty("hazelcast.logging.type", "slf4j");
-    config.setProperty("hazelcast.client.shutdownhook.enabled", "false");
-    config.getNetworkConfig().setAddresses(new ArrayList<>(settings.members()));
-    config.getConnectionStrategyConfig()
-        .setAsyncStart(true)
-        .setReconnectMode(ClientConnectionStrategyConfig.ReconnectMode.ASYNC);
-    config.getConnectionStrategyConfig().getConnectionRetryConfig()
-        .setClusterConnectTimeoutMillis(-1)
-        .setInitialBackoffMillis(100)
-        .setMaxBackoffMillis(2_000);
-    MeshMaps.register(config.getSerializationConfig().getCompactSerializationConfig());
-    config.addListenerConfig(new ListenerConfig((LifecycleListener) this::lifecycle));
-    this.client = HazelcastClient.newHazelcastClient(config);
+    this.client = HazelcastClient.newHazelcastClient(
+        MeshMaps.clientConfig(instanceName, settings.clusterName(), settings.members(), this::lifecycle));
     created.countDown();
   }
 
