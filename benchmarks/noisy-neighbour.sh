@@ -18,7 +18,7 @@ NOISY_PY="$HERE/lib/noisy.py"
 ORIG_ENV_VARS=()
 for v in ROUNDS QUICK DURATION WARMUP BASE_PORT QUOTA_BUDGET PROBE_CONNECTIONS PROBE_RATE PROBE_SIZE \
          FLOOD_STREAMS SINK_RATE CHURN_THREADS CHURN_RATE CAPSTAN_JVM_OPTS TOOLS_JVM_OPTS SKIP_BUILD \
-         RESULTS_MD PLOT_SVG SCENARIO_LIST; do
+         RESULTS_MD PLOT_SVG SCENARIO_LIST CPU_MODEL AGENT_EXTRA AGENT_SHARES; do
   if [[ -n "${!v+x}" ]]; then ORIG_ENV_VARS+=("$v=${!v}"); fi
 done
 
@@ -46,11 +46,17 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 RESULTS_MD=${RESULTS_MD:-$HERE/RESULTS.md}
 PLOT_SVG=${PLOT_SVG:-$HERE/plots/noisy-neighbour.svg}
 SCENARIO_LIST=${SCENARIO_LIST:-solo on off}   # a subset for experiments, e.g. "on"
+# CPU of the pods and the agents, as the kubelet would set it from CPU requests (cgroup cpu shares,
+# 1024 per CPU requested): "requests" puts both agents (0.5 CPU each), the quiet tenant's pods
+# (0.5 CPU) and the noisy tenant's pods (1 CPU) in their own cgroups; "none" runs everything in the
+# caller's cgroup, where the noisy load generators compete with the agents as equals.
+CPU_MODEL=${CPU_MODEL:-requests}
 SLACK=30
 
 for v in ROUNDS DURATION PROBE_CONNECTIONS PROBE_RATE PROBE_SIZE CHURN_RATE; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
+[[ "$CPU_MODEL" == requests || "$CPU_MODEL" == none ]] || { echo "CPU_MODEL must be requests or none, got '$CPU_MODEL'" >&2; exit 2; }
 for v in WARMUP FLOOD_STREAMS CHURN_THREADS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "$v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
@@ -111,11 +117,29 @@ cleanup() {
     log "stopping ${#ALL_PIDS[@]} process(es): ${ALL_PIDS[*]}"
     stop_pids "${ALL_PIDS[@]}"
   fi
+  if [[ -n "$CG_ROOT" ]]; then rmdir "$CG_ROOT"/{agents,quiet,noisy} "$CG_ROOT" 2>/dev/null || log "could not remove $CG_ROOT"; fi
   rm -rf "$WORK"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
+
+# ----------------------------------------------------------------------------- CPU groups
+CG_ROOT=""
+if [[ "$CPU_MODEL" == requests ]]; then
+  [[ -w /sys/fs/cgroup/cpu/cgroup.procs ]] \
+    || { echo "CPU_MODEL=requests needs root and the cgroup v1 cpu controller at /sys/fs/cgroup/cpu (or CPU_MODEL=none)" >&2; exit 2; }
+  CG_ROOT=/sys/fs/cgroup/cpu/capstan-noisy-$$
+  mkdir -p "$CG_ROOT"/{agents,quiet,noisy}
+  echo ${AGENT_SHARES:-1024} >"$CG_ROOT/agents/cpu.shares"   # two agents requesting 0.5 CPU each
+  echo 512 >"$CG_ROOT/quiet/cpu.shares"     # the quiet tenant's pods: 0.5 CPU
+  echo 1024 >"$CG_ROOT/noisy/cpu.shares"    # the noisy tenant's pods: 1 CPU
+fi
+# prefixes that run a command in a CPU group (the same pid: env and sh exec into it)
+IN_GROUP='if [ -n "$CG" ]; then echo $$ >"$CG/cgroup.procs" || exit 125; fi; exec "$@"'
+AS_AGENT=(env "CG=${CG_ROOT:+$CG_ROOT/agents}" sh -c "$IN_GROUP" in-group)
+AS_QUIET=(env "CG=${CG_ROOT:+$CG_ROOT/quiet}" sh -c "$IN_GROUP" in-group)
+AS_NOISY=(env "CG=${CG_ROOT:+$CG_ROOT/noisy}" sh -c "$IN_GROUP" in-group)
 
 start_bg() {  # start_bg NAME CMD... : starts a process in the background, sets STARTED_PID
   local name=$1; shift
@@ -188,18 +212,30 @@ log "ports: echo=$Q_SERVER:$P_ECHO sink=$N_SERVER:$P_SINK hbone=$P_HBONE upstrea
   echo "churn_threads=$CHURN_THREADS"
   echo "probe_connections=$PROBE_CONNECTIONS"
   echo "agent_jvm=$CAPSTAN_JVM_OPTS"
+  if [[ $CPU_MODEL == requests ]]; then
+    echo "cpu_model=CPU requests as the kubelet sets them (cgroup v1 cpu.shares): both agents 0.5 CPU each, the quiet tenant's pods (probe, echo) 0.5 CPU, the noisy tenant's pods (flood, sink) 1 CPU"
+  else
+    echo "cpu_model=none: agents and all pods share the machine's CPUs as equals"
+  fi
 } >"$OUT/meta.txt"
 
 # ----------------------------------------------------------------------------- servers
-start_bg servers "${TOOL[@]}" dev.capstan.benchmarks.noisy.NoisyServers --echo="$Q_SERVER:$P_ECHO" --sink="$N_SERVER:$P_SINK" \
-  --sink-rate="$SINK_RATE" --max-seconds=$((ROUNDS * 3 * (DURATION + WARMUP + 90) + 600))
-SERVERS_PID=$STARTED_PID
-for ((i = 0; i < 50; i++)); do
-  grep -q '^listening' "$OUT/logs/servers.log" 2>/dev/null && break
-  alive "$SERVERS_PID" || { log "servers exited: $OUT/logs/servers.log"; exit 1; }
-  sleep 0.2
+SERVER_SECONDS=$((ROUNDS * 3 * (DURATION + WARMUP + 90) + 600))
+start_bg echo "${AS_QUIET[@]}" "${TOOL[@]}" dev.capstan.benchmarks.noisy.NoisyServers --echo="$Q_SERVER:$P_ECHO" \
+  --max-seconds=$SERVER_SECONDS
+ECHO_PID=$STARTED_PID
+start_bg sink "${AS_NOISY[@]}" "${TOOL[@]}" dev.capstan.benchmarks.noisy.NoisyServers --sink="$N_SERVER:$P_SINK" \
+  --sink-rate="$SINK_RATE" --max-seconds=$SERVER_SECONDS
+SINK_PID=$STARTED_PID
+for name in echo sink; do
+  pid=$ECHO_PID; [[ $name == sink ]] && pid=$SINK_PID
+  for ((i = 0; i < 50; i++)); do
+    grep -q '^listening' "$OUT/logs/$name.log" 2>/dev/null && break
+    alive "$pid" || { log "$name server exited: $OUT/logs/$name.log"; exit 1; }
+    sleep 0.2
+  done
+  grep -q '^listening' "$OUT/logs/$name.log" || { log "$name server did not start: $OUT/logs/$name.log"; exit 1; }
 done
-grep -q '^listening' "$OUT/logs/servers.log" || { log "servers did not start: $OUT/logs/servers.log"; exit 1; }
 
 # ----------------------------------------------------------------------------- mesh, certs, agent configs
 D="$WORK/capstan"
@@ -246,12 +282,13 @@ write_agent_config() {  # write_agent_config NODE on|off
     fi
     echo "drainTimeout: 1s"
     echo "accessLog: off"
+    if [[ -n "${AGENT_EXTRA:-}" ]]; then echo "$AGENT_EXTRA"; fi   # extra agent settings for experiments
     if [[ $quotas == on ]]; then
       echo "quota: {budget: $QUOTA_BUDGET}"
     else
       # 1 TiB (the largest budget the agent accepts; its sizes take KiB/MiB/GiB only)
       echo "quota: {budget: 1099511627776, giveBack: 0, connectionWindow: 1099511627776, tenantMaxConnections: 10000000,"
-      echo "        tenantConnectionsPerSecond: 1000000, tenantConnectionBurst: 1000000}"
+      echo "        tenantConnectionsPerSecond: 1000000, tenantConnectionBurst: 1000000, loopDelayTarget: 0ms}"
     fi
   } >"$D/agent-$node-$quotas.yaml"
 }
@@ -278,10 +315,10 @@ wait_ready() {  # wait_ready PORT SECONDS PID
 start_agents() {  # start_agents on|off NAME
   local quotas=$1 name=$2
   # shellcheck disable=SC2086
-  start_bg "agent-b-$name" java $CAPSTAN_JVM_OPTS -jar "$AGENT_JAR" run --config "$D/agent-b-$quotas.yaml"
+  start_bg "agent-b-$name" "${AS_AGENT[@]}" java $CAPSTAN_JVM_OPTS -jar "$AGENT_JAR" run --config "$D/agent-b-$quotas.yaml"
   B_PID=$STARTED_PID
   # shellcheck disable=SC2086
-  start_bg "agent-a-$name" java $CAPSTAN_JVM_OPTS -jar "$AGENT_JAR" run --config "$D/agent-a-$quotas.yaml"
+  start_bg "agent-a-$name" "${AS_AGENT[@]}" java $CAPSTAN_JVM_OPTS -jar "$AGENT_JAR" run --config "$D/agent-a-$quotas.yaml"
   A_PID=$STARTED_PID
   wait_ready "$P_B_READY" 60 "$B_PID" || { log "agent B not ready within 60 s: $OUT/logs/agent-b-$name.log"; return 1; }
   wait_ready "$P_A_READY" 60 "$A_PID" || { log "agent A not ready within 60 s: $OUT/logs/agent-a-$name.log"; return 1; }
@@ -296,13 +333,25 @@ stop_agents() {
 metric() { printf '%s\t%s\t%s\t%s\n' "$ROUND" "$1" "$2" "$3" >>"$METRICS"; }
 warn() { printf '%s\t%s\twarning\t%s\n' "$ROUND" "$1" "$2" >>"$METRICS"; log "WARNING round $ROUND $1: $2"; }
 
-probe() {  # probe SECONDS OUTFILE
-  bounded $(($1 + SLACK)) "${TOOL[@]}" dev.capstan.benchmarks.noisy.LatencyProbe --target="127.0.0.1:$P_A_QUIET" --source="$Q_CLIENT" \
-    --connections="$PROBE_CONNECTIONS" --rate="$PROBE_RATE" --size="$PROBE_SIZE" --seconds="$1" >"$2" 2>>"$OUT/logs/tools.log"
+probe_bg() {  # probe_bg WARMUP_OUTFILE OUTFILE : the quiet tenant over warm-up + measurement, in one process
+  start_bg "probe-$ROUND-$scen" "${AS_QUIET[@]}" timeout --kill-after=5 $((WARMUP + DURATION + SLACK)) \
+    "${TOOL[@]}" dev.capstan.benchmarks.noisy.LatencyProbe --target="127.0.0.1:$P_A_QUIET" --source="$Q_CLIENT" \
+    --connections="$PROBE_CONNECTIONS" --rate="$PROBE_RATE" --size="$PROBE_SIZE" --seconds=$((WARMUP + DURATION)) \
+    --measure-from="$WARMUP" --warmup-out="$1"
+  PROBE_PID=$STARTED_PID
+  PROBE_OUT=$2
+}
+
+wait_probe() {  # wait_probe : waits for the probe to end (bounded by its own timeout); its stdout is the result
+  local rc=0
+  wait "$PROBE_PID" 2>/dev/null || rc=$?
+  stop_pids "$PROBE_PID"
+  grep '^{' "$OUT/logs/probe-$ROUND-$scen.log" >"$PROBE_OUT" || return 1
+  return "$rc"
 }
 
 flood_bg() {  # flood_bg SECONDS MEASURE_FROM NAME : starts the flood in the background, sets FLOOD_PID
-  start_bg "$3" timeout --kill-after=5 $(($1 + SLACK)) "${TOOL[@]}" dev.capstan.benchmarks.noisy.Flood \
+  start_bg "$3" "${AS_NOISY[@]}" timeout --kill-after=5 $(($1 + SLACK)) "${TOOL[@]}" dev.capstan.benchmarks.noisy.Flood \
     --target="127.0.0.1:$P_A_NOISY" --source="$N_CLIENT" --streams="$FLOOD_STREAMS" \
     --churn-threads="$CHURN_THREADS" --churn-rate="$CHURN_RATE" --seconds="$1" --measure-from="$2"
   FLOOD_PID=$STARTED_PID
@@ -324,15 +373,17 @@ run_scenario() {  # run_scenario solo|on|off
   fi
   # One flood spans warm-up and measurement: it counts only its last DURATION seconds, so its
   # start (connections opening, buffers filling) falls in the warm-up, whose probe is kept apart.
-  if ((flood)); then flood_bg $((WARMUP + 1 + DURATION)) $((WARMUP + 1)) "flood-r$ROUND-$scen"; sleep 1; fi
-  if ((WARMUP > 0)); then
-    probe "$WARMUP" "$dir/$scen-warmup-probe.json" || warn "$scen" "warm-up probe failed"
-  fi
+  # It ends 2 s after the probe, so its own end (32 streams reset at once, a JVM exiting) is not measured.
+  if ((flood)); then flood_bg $((WARMUP + 1 + DURATION + 2)) $((WARMUP + 1)) "flood-r$ROUND-$scen"; sleep 1; fi
+  # One probe process spans warm-up and measurement too (a JVM started at the measurement would
+  # measure its own start-up); it reports the warm-up apart.
+  probe_bg "$dir/$scen-warmup-probe.json" "$dir/$scen-probe.json"
+  sleep "$WARMUP"
   # measurement: the sampler polls both agents' /metrics every 250 ms
   start_bg "sampler-r$ROUND-$scen" timeout $((DURATION + SLACK + 10)) python3 "$NOISY_PY" sample "$dir/$scen-samples.tsv" \
     "a=http://127.0.0.1:$P_A_METRICS/metrics" "b=http://127.0.0.1:$P_B_METRICS/metrics"
   local sampler=$STARTED_PID
-  probe "$DURATION" "$dir/$scen-probe.json" || warn "$scen" "probe failed (exit $?)"
+  wait_probe || warn "$scen" "probe failed"
   if ((flood)); then
     wait_flood
     cp "$OUT/logs/flood-r$ROUND-$scen.log" "$dir/$scen-flood.json"
@@ -367,7 +418,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   done
 done
 
-stop_pids "$SERVERS_PID"
+stop_pids "$ECHO_PID" "$SINK_PID"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 
 # ----------------------------------------------------------------------------- report

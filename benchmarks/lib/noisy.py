@@ -225,6 +225,7 @@ def render_section(out_dir, svg_rel):
     lines.append("- Date: %s; revision %s" % (meta.get("date", "?"), meta.get("revision", "?")))
     lines.append("- JDK: %s; agents: `%s`" % (meta.get("jdk", "?"), meta.get("agent_jvm", "?")))
     lines.append("- Machine: %s CPUs, %s, kernel %s" % (meta.get("nproc", "?"), meta.get("cpu", "?"), meta.get("kernel", "?")))
+    lines.append("- CPU: %s" % meta.get("cpu_model", "?"))
     lines.append("- Load average before / after: %s / %s" % (meta.get("load_before", "?"), meta.get("load_after", "?")))
     lines.append("- Agent jar: %s" % meta.get("agent_jar", "?"))
     lines.append("- Reproduce: `cd <repo> && ./mvnw -B -q -DskipTests package -pl benchmarks -am -Pcontrol-plane && %s`"

@@ -15,11 +15,13 @@ import dev.capstan.nodeagent.identity.CertificateManager;
 import dev.capstan.nodeagent.identity.Identities;
 import dev.capstan.nodeagent.identity.Scheduler;
 import dev.capstan.nodeagent.metrics.AccessLog;
+import dev.capstan.nodeagent.metrics.EventLoopDelay;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;
 import dev.capstan.nodeagent.proxy.Inbound;
 import dev.capstan.nodeagent.proxy.Listeners;
 import dev.capstan.nodeagent.proxy.Outbound;
 import dev.capstan.nodeagent.proxy.Pool;
+import dev.capstan.nodeagent.quota.LoadGovernor;
 import dev.capstan.nodeagent.quota.TenantBudget;
 import dev.capstan.nodeagent.quota.TenantLimits;
 import dev.capstan.nodeagent.state.FileMeshView;
@@ -67,6 +69,8 @@ public final class NodeAgent implements AutoCloseable {
   private final Listeners listeners;
   private final Drain drain;
   private final EventLoopGroup workers;
+  private final EventLoopDelay loopDelay;
+  private final ScheduledExecutorService governorTicks;
   private final ScheduledExecutorService background;
   private final Vertx vertx;
   private final ScheduledExecutorService certificates;
@@ -89,6 +93,8 @@ public final class NodeAgent implements AutoCloseable {
     this.listeners = b.listeners;
     this.drain = b.drain;
     this.workers = b.workers;
+    this.loopDelay = b.loopDelay;
+    this.governorTicks = b.governorTicks;
     this.background = b.background;
     this.vertx = b.vertx;
     this.certificates = b.certificates;
@@ -190,6 +196,16 @@ public final class NodeAgent implements AutoCloseable {
     }
     b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics);
     b.quota = quota(config.quota(), b.metrics);
+    // The overload governor: event-loop lateness in, per-tenant read-rate limits out (docs/flow-control.md, "CPU").
+    LoadGovernor governor = config.quota().loopDelayTarget().isZero() ? null
+        : new LoadGovernor(b.quota, LoadGovernor.Settings.defaults(config.quota().loopDelayTarget()), System.nanoTime());
+    b.loopDelay = new EventLoopDelay(b.workers, b.metrics.registry(), governor == null ? (loop, late) -> { } : governor::lateness);
+    b.governorTicks = Executors.newSingleThreadScheduledExecutor(daemon("capstan-governor"));
+    if (governor != null) {
+      b.metrics.gauge("capstan_overloaded", "1 while the event loops run late (the governor limits the heaviest tenants)",
+          () -> governor.overloaded() ? 1 : 0);
+      b.governorTicks.scheduleAtFixedRate(() -> governor.tick(System.nanoTime()), 2, 2, TimeUnit.MILLISECONDS);
+    }
     TenantLimits limits = new TenantLimits(new TenantLimits.Settings(config.quota().tenantMaxConnections(),
         config.quota().tenantConnectionsPerSecond(), config.quota().tenantConnectionBurst()), System::nanoTime);
     Outbound outbound = new Outbound(config, b.mesh, b.identities, b.pool, workloadClient, b.quota, limits, b.metrics, accessLog, b.drain);
@@ -288,6 +304,12 @@ public final class NodeAgent implements AutoCloseable {
       metrics.tenantCounter("capstan_tenant_throttled_seconds", "time the tenant's connections were not read (over quota)",
           t.name(), t, x -> x.throttledNanos() / 1e9);
       metrics.tenantCounter("capstan_tenant_throttles", "times the tenant was paused", t.name(), t, x -> x.pauses());
+      metrics.tenantGauge("capstan_tenant_rate_limit_bytes_per_second",
+          "read-rate limit the overload governor set for the tenant (0: none)", t.name(), t::rateLimit);
+      metrics.tenantCounter("capstan_tenant_rate_limited_seconds",
+          "time the tenant's connections waited for their read-rate limit (agent overloaded)", t.name(), t,
+          x -> x.rateLimitedNanos() / 1e9);
+      metrics.tenantCounter("capstan_tenant_read_bytes", "bytes read for the tenant", t.name(), t, x -> x.readBytes());
     });
     return budget;
   }
@@ -431,6 +453,8 @@ public final class NodeAgent implements AutoCloseable {
     mesh.close();
     admin.close();
     vertx.close();
+    loopDelay.close();
+    governorTicks.shutdownNow();
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
@@ -453,5 +477,7 @@ public final class NodeAgent implements AutoCloseable {
     Transport transport;
     MeshTls tls;
     TenantBudget quota;
+    EventLoopDelay loopDelay;
+    ScheduledExecutorService governorTicks;
   }
 }

@@ -34,6 +34,12 @@ final class Args {
     return new IllegalArgumentException(program + ": " + problem + "; arguments (with defaults): " + defaults);
   }
 
+  /** Whether the argument was given a non-empty value. */
+  boolean has(String name) {
+    String v = values.get(name);
+    return v != null && !v.isEmpty();
+  }
+
   String string(String name) {
     String v = values.get(name);
     if (v == null || v.isEmpty()) {

@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The two workloads behind the agents: an echo server for the quiet tenant and a slow sink for the
- * noisy one.
+ * The workloads behind the agents: an echo server for the quiet tenant and a slow sink for the noisy
+ * one, in one process or (one of {@code --echo}, {@code --sink} given) each in its own.
  *
  * <p>Echo: writes back whatever it reads. Sink: the first byte of a connection picks its kind.
  * {@code 'B'} (bulk) is read at most {@code --sink-rate} bytes per second per connection (a stall
@@ -33,11 +33,21 @@ public final class NoisyServers {
         "echo", "", "sink", "", "sink-rate", "2MiB", "sink-rcvbuf", "64KiB", "max-seconds", "3600"));
     long rate = args.bytes("sink-rate");
     int rcvbuf = (int) args.bytes("sink-rcvbuf");
-    ServerSocket echo = listen(args.address("echo"), 0);
-    ServerSocket sink = listen(args.address("sink"), rcvbuf);
-    start("echo-accept", () -> accept(echo, NoisyServers::echo));
-    start("sink-accept", () -> accept(sink, s -> sink(s, rate)));
-    System.out.println("listening echo=" + echo.getLocalSocketAddress() + " sink=" + sink.getLocalSocketAddress());
+    if (!args.has("echo") && !args.has("sink")) {
+      throw new IllegalArgumentException("NoisyServers: give --echo, --sink or both");
+    }
+    StringBuilder listening = new StringBuilder("listening");
+    if (args.has("echo")) {
+      ServerSocket echo = listen(args.address("echo"), 0);
+      start("echo-accept", () -> accept(echo, NoisyServers::echo));
+      listening.append(" echo=").append(echo.getLocalSocketAddress());
+    }
+    if (args.has("sink")) {
+      ServerSocket sink = listen(args.address("sink"), rcvbuf);
+      start("sink-accept", () -> accept(sink, s -> sink(s, rate)));
+      listening.append(" sink=").append(sink.getLocalSocketAddress());
+    }
+    System.out.println(listening);
     Thread.sleep(TimeUnit.SECONDS.toMillis(args.integer("max-seconds", 1)));
     System.out.println("max-seconds reached, exiting");
     System.exit(0);

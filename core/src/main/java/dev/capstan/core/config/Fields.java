@@ -46,7 +46,8 @@ public final class Fields {
     return new Fields(root, source + ":");
   }
 
-  private String at(String key) {
+  /** Where {@code key} is, for an error message. */
+  public String at(String key) {
     return path.endsWith(":") ? path + " " + key : path + "." + key;
   }
 

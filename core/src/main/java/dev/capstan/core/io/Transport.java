@@ -2,7 +2,9 @@ package dev.capstan.core.io;
 
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.SingleThreadIoEventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
@@ -15,6 +17,8 @@ import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.RejectedExecutionHandlers;
+import java.util.concurrent.Executor;
 
 /**
  * The socket transport of the data plane: Netty's native epoll where it loads (needed later for
@@ -55,8 +59,23 @@ public record Transport(
     return new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class);
   }
 
-  /** A group of event loops with named daemon threads. */
+  /**
+   * Longest run of queued tasks an event loop does before it polls its sockets again. Netty's
+   * default is a second: a connection whose reads continue as tasks (an edge-triggered socket with
+   * more to read than one read batch) can then keep a loop away from every other socket it serves
+   * for that long. A millisecond keeps each loop's turn short, so a busy connection cannot make the
+   * quiet ones on its loop wait (docs/flow-control.md, "CPU").
+   */
+  static final long TASK_QUANTUM_MS = Long.getLong("capstan.eventLoop.taskQuantumMs", 1);
+
+  /** A group of event loops with named daemon threads and a short task quantum ({@link #TASK_QUANTUM_MS}). */
   public EventLoopGroup newGroup(int threads, String threadName) {
-    return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true), ioHandlerFactory);
+    return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true), ioHandlerFactory) {
+      @Override
+      protected IoEventLoop newChild(Executor executor, IoHandlerFactory factory, Object... args) {
+        return new SingleThreadIoEventLoop(this, executor, factory, Integer.MAX_VALUE,
+            RejectedExecutionHandlers.reject(), TASK_QUANTUM_MS);
+      }
+    };
   }
 }

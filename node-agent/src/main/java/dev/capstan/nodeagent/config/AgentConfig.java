@@ -129,20 +129,41 @@ public record AgentConfig(
    * @param tenantMaxConnections connections one tenant may have open through this agent
    * @param tenantConnectionsPerSecond sustained rate of new connections per tenant
    * @param tenantConnectionBurst new connections a tenant may open at once above that rate
+   * @param loopDelayTarget mean event-loop lateness above which the agent is overloaded and the
+   *     heaviest tenants' reads are rate-limited ({@code LoadGovernor}); zero turns that off
    */
   public record QuotaConfig(
       long budget, long giveBack, long connectionWindow,
-      int tenantMaxConnections, int tenantConnectionsPerSecond, int tenantConnectionBurst) {
+      int tenantMaxConnections, int tenantConnectionsPerSecond, int tenantConnectionBurst, Duration loopDelayTarget) {
+    /** The same without the overload governor's target (the default one). */
+    public QuotaConfig(long budget, long giveBack, long connectionWindow,
+        int tenantMaxConnections, int tenantConnectionsPerSecond, int tenantConnectionBurst) {
+      this(budget, giveBack, connectionWindow, tenantMaxConnections, tenantConnectionsPerSecond, tenantConnectionBurst,
+          DEFAULT_LOOP_DELAY_TARGET);
+    }
+
+    /** Mean event-loop lateness that counts as overload by default. */
+    public static final Duration DEFAULT_LOOP_DELAY_TARGET = Duration.ofMillis(2);
+
     /**
      * A quarter of the memory Netty may use for buffers (the JVM's direct memory limit, which
      * follows the heap limit and so the container's memory limit), between 16 MiB and 1 GiB; a
      * quarter of that as give-back room; 256 KiB per connection; per tenant 10,000 open connections
-     * and 1,000 new ones per second (bursts of 1,000).
+     * and 1,000 new ones per second (bursts of 1,000); overloaded at 2 ms of mean event-loop lateness.
      */
     public static QuotaConfig defaults() {
       long budget = Math.max(16L << 20, Math.min(1L << 30, io.netty.util.internal.PlatformDependent.maxDirectMemory() / 4));
       return new QuotaConfig(budget, budget / 4, 256 * 1024, 10_000, 1_000, 1_000);
     }
+  }
+
+  /** The overload governor's target: a duration up to 1s, 0ms to turn the governor off. */
+  private static Duration loopDelayTarget(Fields q) {
+    Duration d = q.duration("loopDelayTarget", QuotaConfig.DEFAULT_LOOP_DELAY_TARGET);
+    if (d.compareTo(Duration.ofSeconds(1)) > 0) {
+      throw new ConfigException(q.at("loopDelayTarget") + " must be at most 1s (0ms turns it off), got " + d.toMillis() + "ms");
+    }
+    return d;
   }
 
   /** Access log line format. */
@@ -305,7 +326,8 @@ public record AgentConfig(
     });
     QuotaConfig quotaDefaults = QuotaConfig.defaults();
     QuotaConfig quota = f.optionalObject("quota").map(q -> {
-      q.only("budget", "giveBack", "connectionWindow", "tenantMaxConnections", "tenantConnectionsPerSecond", "tenantConnectionBurst");
+      q.only("budget", "giveBack", "connectionWindow", "tenantMaxConnections", "tenantConnectionsPerSecond", "tenantConnectionBurst",
+          "loopDelayTarget");
       long budget = q.bytes("budget", quotaDefaults.budget(), 64 * 1024, 1L << 40);
       long giveBack = q.bytes("giveBack", budget / 4, 0, budget - 1);
       long window = q.bytes("connectionWindow", Math.min(256 * 1024, budget), 1024, budget);
@@ -313,7 +335,8 @@ public record AgentConfig(
       return new QuotaConfig(budget, giveBack, window,
           q.integer("tenantMaxConnections", quotaDefaults.tenantMaxConnections(), 1, 10_000_000),
           rate,
-          q.integer("tenantConnectionBurst", rate, 1, 1_000_000));
+          q.integer("tenantConnectionBurst", rate, 1, 1_000_000),
+          loopDelayTarget(q));
     }).orElse(quotaDefaults);
     return new AgentConfig(
         f.string("node"),

@@ -6,6 +6,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
@@ -30,7 +31,11 @@ import java.util.function.LongSupplier;
  *       no memory, and a full-duplex peer (an echo, a request streamed while the response streams)
  *       would otherwise wait on us while we wait on it.
  * </ul>
- * Nothing is dropped: a paused connection is simply not read until it may. A paused tenant
+ * <p>Besides memory, a tenant may be given a read-rate limit by the {@link LoadGovernor} while the
+ * agent is overloaded (its event loops late): a read beyond the allowance stops the tenant's
+ * connections until the allowance is refilled with time.
+ *
+ * <p>Nothing is dropped: a paused connection is simply not read until it may. A paused tenant
  * resumes with hysteresis (a margin below the threshold that paused it). The node holds at most
  * the budget plus one read per connection that was readable when its tenant paused.
  *
@@ -230,6 +235,13 @@ public final class TenantBudget {
     private final Set<Account> accounts = ConcurrentHashMap.newKeySet();
     private volatile boolean paused;
     private volatile long pausedSince;
+    // Read-rate limit set by the LoadGovernor while the agent is overloaded (0: none).
+    private final LongAdder readBytes = new LongAdder();
+    private final AtomicLong tokens = new AtomicLong();
+    private final AtomicLong rateLimitedNanos = new AtomicLong();
+    private volatile long rateLimit;
+    private volatile boolean starved;
+    private volatile long starvedSince;
 
     private Tenant(String name) {
       this.name = name;
@@ -282,11 +294,94 @@ public final class TenantBudget {
       return pauses.get();
     }
 
+    /** Bytes read for this tenant since it was first seen. */
+    public long readBytes() {
+      return readBytes.sum();
+    }
+
+    /** Its read-rate limit in bytes per second, 0 when it has none. */
+    public long rateLimit() {
+      return rateLimit;
+    }
+
+    /** Time its connections waited for their rate limit, including the current wait. */
+    public long rateLimitedNanos() {
+      long t = rateLimitedNanos.get();
+      return starved ? t + (nanoTime.getAsLong() - starvedSince) : t;
+    }
+
+    /**
+     * Limits this tenant's reads to {@code bytesPerSecond} (0 lifts the limit). The allowance is
+     * refilled by {@link #refill}; a read that takes it below zero stops the tenant's connections
+     * until a refill brings it back above.
+     */
+    void limitRate(long bytesPerSecond) {
+      rateLimit = bytesPerSecond;
+      if (bytesPerSecond == 0) {
+        tokens.set(0);
+        unstarve();
+      }
+    }
+
+    /** Adds {@code elapsedNanos} worth of allowance (at most {@link #BURST_NANOS} of it) and resumes a waiting tenant. */
+    void refill(long elapsedNanos) {
+      long limit = rateLimit;
+      if (limit == 0) {
+        return;
+      }
+      long burst = Math.max(MIN_BURST, limit * BURST_NANOS / 1_000_000_000L);
+      long add = limit * elapsedNanos / 1_000_000_000L;
+      long now = tokens.accumulateAndGet(add, (t, a) -> Math.min(burst, t + a));
+      if (now > 0) {
+        unstarve();
+      }
+    }
+
+    /** Charges a read against the rate limit; false when the allowance ran out (the tenant waits). */
+    private boolean spend(int bytes) {
+      readBytes.add(bytes);
+      if (rateLimit == 0) {
+        return true;
+      }
+      if (tokens.addAndGet(-bytes) >= 0) {
+        return true;
+      }
+      if (!starved) {
+        synchronized (this) {
+          if (!starved) {
+            starvedSince = nanoTime.getAsLong();
+            starved = true;
+          }
+        }
+      }
+      return false;
+    }
+
+    private void unstarve() {
+      if (!starved) {
+        return;
+      }
+      synchronized (this) {
+        if (!starved) {
+          return;
+        }
+        starved = false;
+        rateLimitedNanos.addAndGet(nanoTime.getAsLong() - starvedSince);
+      }
+      accounts.forEach(Account::wake);
+    }
+
     @Override
     public String toString() {
-      return name + " (held " + held.get() + ", share " + share() + (paused ? ", paused" : "") + ")";
+      return name + " (held " + held.get() + ", share " + share() + (paused ? ", paused" : "")
+          + (rateLimit > 0 ? ", rate limit " + rateLimit + " B/s" : "") + ")";
     }
   }
+
+  /** Allowance a rate-limited tenant may save up, in time at its rate. */
+  static final long BURST_NANOS = 4_000_000L;
+  /** Smallest allowance a rate-limited tenant may save up: one full read. */
+  static final long MIN_BURST = 64 * 1024;
 
   /** One direction of one connection: confined to its event loop, except {@link #wake}. */
   private final class Account implements BufferAccount {
@@ -314,6 +409,9 @@ public final class TenantBudget {
       if (own >= settings.connectionWindow()) {
         windowFull = true;
       }
+      if (!tenant.spend(bytes)) {
+        return false; // over its rate limit: waits for the governor's next refill (time, not a peer, frees it)
+      }
       if (!tenantMayRead(tenant)) {
         pause(tenant);
         return own < progressFloor;
@@ -337,6 +435,9 @@ public final class TenantBudget {
 
     @Override
     public boolean mayRead() {
+      if (tenant.starved) {
+        return false;
+      }
       return own < progressFloor || (!windowFull && !tenant.paused && tenantMayRead(tenant));
     }
 
@@ -348,6 +449,7 @@ public final class TenantBudget {
     void wake() {
       wake.run();
     }
+
 
     @Override
     public void close() {

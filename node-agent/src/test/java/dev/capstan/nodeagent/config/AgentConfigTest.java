@@ -146,6 +146,18 @@ class AgentConfigTest {
   }
 
   @Test
+  void the_overload_governor_target_defaults_to_2ms_and_0ms_turns_it_off() {
+    assertThat(parse(MINIMAL).quota().loopDelayTarget()).isEqualTo(java.time.Duration.ofMillis(2));
+    assertThat(parse(MINIMAL + "quota: {loopDelayTarget: 5ms}\n").quota().loopDelayTarget())
+        .isEqualTo(java.time.Duration.ofMillis(5));
+    assertThat(parse(MINIMAL + "quota: {loopDelayTarget: 0ms}\n").quota().loopDelayTarget()).isZero();
+    assertThatThrownBy(() -> parse(MINIMAL + "quota: {loopDelayTarget: 2m}\n"))
+        .hasMessageContaining("quota.loopDelayTarget must be at most 1s");
+    assertThatThrownBy(() -> parse(MINIMAL + "quota: {loopDelayTarget: soon}\n"))
+        .hasMessageContaining("loopDelayTarget must be a duration");
+  }
+
+  @Test
   void quota_sizes_out_of_range_or_malformed_are_refused_naming_the_field() {
     assertThatThrownBy(() -> parse(MINIMAL + "quota: {budget: 12 pages}\n"))
         .isInstanceOf(ConfigException.class).hasMessageContaining("quota.budget");
