@@ -125,6 +125,10 @@ def cmd_collect(d, scen, rnd):
         put("direct_end_" + agent, metric_sum(s, "capstan_netty_direct_memory_bytes"))
         put("throttled_noisy_" + agent, metric_sum(s, "capstan_tenant_throttled_seconds_total", 'tenant="noisy"') or 0.0)
         put("throttled_quiet_" + agent, metric_sum(s, "capstan_tenant_throttled_seconds_total", 'tenant="quiet"') or 0.0)
+        put("ratelimited_noisy_" + agent, metric_sum(s, "capstan_tenant_rate_limited_seconds_total", 'tenant="noisy"') or 0.0)
+        put("ratelimited_quiet_" + agent, metric_sum(s, "capstan_tenant_rate_limited_seconds_total", 'tenant="quiet"') or 0.0)
+        p99s = [v for n, l, v in s if n == "capstan_event_loop_delay_seconds" and 'quantile="0.99"' in l]
+        put("loopdelay_p99_" + agent, max(p99s or [0.0]) * 1000)
         put("refused_" + agent, metric_sum(s, "capstan_tenant_connections_refused_total") or 0.0)
     print("\n".join(rows))
 
@@ -185,6 +189,12 @@ FIGURES = [
     ("agent B Netty direct memory max MiB", "direct_max_b", MIB, "%.1f", ("solo", "on", "off"), False),
     ("agent A noisy tenant throttled s", "throttled_noisy_a", 1, "%.1f", ("on", "off"), False),
     ("agent B noisy tenant throttled s", "throttled_noisy_b", 1, "%.1f", ("on", "off"), False),
+    ("agent A noisy tenant rate-limited s (overload governor)", "ratelimited_noisy_a", 1, "%.1f", ("on", "off"), False),
+    ("agent B noisy tenant rate-limited s (overload governor)", "ratelimited_noisy_b", 1, "%.1f", ("on", "off"), False),
+    ("agent A quiet tenant rate-limited s", "ratelimited_quiet_a", 1, "%.2f", ("solo", "on", "off"), False),
+    ("agent B quiet tenant rate-limited s", "ratelimited_quiet_b", 1, "%.2f", ("solo", "on", "off"), False),
+    ("agent A worst event-loop lateness p99 ms (capstan_event_loop_delay_seconds)", "loopdelay_p99_a", 1, "%.1f", ("solo", "on", "off"), True),
+    ("agent B worst event-loop lateness p99 ms", "loopdelay_p99_b", 1, "%.1f", ("solo", "on", "off"), True),
     ("agent A quiet tenant throttled s", "throttled_quiet_a", 1, "%.2f", ("solo", "on", "off"), False),
     ("agent B quiet tenant throttled s", "throttled_quiet_b", 1, "%.2f", ("solo", "on", "off"), False),
     ("connections refused by the tenant caps (both agents)", ["refused_a", "refused_b"], 1, "%.0f", ("on", "off"), False),
@@ -230,14 +240,15 @@ def render_section(out_dir, svg_rel):
     lines.append("- Agent jar: %s" % meta.get("agent_jar", "?"))
     lines.append("- Reproduce: `cd <repo> && ./mvnw -B -q -DskipTests package -pl benchmarks -am -Pcontrol-plane && %s`"
                  % meta.get("command", "benchmarks/noisy-neighbour.sh"))
-    lines.append("- %s rounds; per scenario a fresh agent pair, %s s warm-up with the scenario's own load, then %s s measured; "
-                 "scenario order rotates every round" % (meta.get("rounds", "?"), meta.get("warmup", "?"), meta.get("duration", "?")))
+    lines.append("- %s rounds; per scenario a fresh agent pair, %s s warm-up with the scenario's own load, then %s s measured "
+                 "(the probe and the flood are each one process across both); scenario order rotates every round" % (meta.get("rounds", "?"), meta.get("warmup", "?"), meta.get("duration", "?")))
     lines.append("- Quiet tenant (ns `quiet`, 127.0.1.10 → `quiet/echo`): %s; open-loop, latency from the scheduled send "
                  "time (coordinated omission corrected, HdrHistogram)" % meta.get("probe", "?"))
     lines.append("- Noisy tenant (ns `noisy`, 127.0.1.20 → `noisy/sink`): %s" % meta.get("flood", "?"))
     lines.append("- Quotas on: `quota: {budget: %s}` on both agents (give-back a quarter, connection window 256 KiB, caps "
-                 "10,000 connections and 1,000/s). Quotas off: budget 1TiB, giveBack 0, connectionWindow 1TiB, caps at "
-                 "their maxima." % meta.get("budget", "?"))
+                 "10,000 connections and 1,000/s, overload governor at its default `loopDelayTarget: 2ms`). Quotas off: "
+                 "budget 1TiB, giveBack 0, connectionWindow 1TiB, caps at their maxima, `loopDelayTarget: 0ms` (no governor)."
+                 % meta.get("budget", "?"))
     lines.append("")
     lines.append("| figure | median | vs solo | min–max | per round |")
     lines.append("|---|---|---|---|---|")
