@@ -29,7 +29,7 @@ if [[ "$QUICK" == 1 ]]; then
   WARMUP=${WARMUP:-3}
 else
   DURATION=${DURATION:-20}
-  WARMUP=${WARMUP:-10}
+  WARMUP=${WARMUP:-30}   # fresh agents' JIT compilers are still busy after 10 s on 2 CPUs
 fi
 BASE_PORT=${BASE_PORT:-24400}
 QUOTA_BUDGET=${QUOTA_BUDGET:-32MiB}

@@ -17,10 +17,11 @@ import org.slf4j.LoggerFactory;
  * a tenant alone is never limited: the limits only decide who yields when tenants compete.
  *
  * <p>The control is additive-increase, multiplicative-decrease, every {@link Settings#interval}:
- * overloaded means some event loop's mean lateness over the interval (sampled by the agent's
- * {@code EventLoopDelay} probe) was above {@link Settings#target}. A limited tenant is cut to
+ * overloaded means some event loop was later than {@link Settings#target} in at least
+ * {@link #LATE_SHARE} of its samples over the interval (the agent's {@code EventLoopDelay} probe,
+ * every 10 ms). A limited tenant is cut to
  * {@link #DECREASE} of the rate it read at (never below {@link Settings#floor}); not overloaded,
- * its limit grows by {@link Settings#floor} per interval and is lifted
+ * its limit grows by {@link Settings#increase} per second and is lifted
  * once the tenant has read under half of it for {@link #LIFT_AFTER} intervals in a row. Tenants
  * reading less than twice the floor are never limited. Allowances are refilled on every {@link #tick}.
  *
@@ -31,15 +32,18 @@ public final class LoadGovernor {
   static final double DECREASE = 0.7;
   /** On-time intervals in a row, with a tenant reading under half its limit, before the limit is lifted. */
   static final int LIFT_AFTER = 20;
+  /** Share of a loop's samples that must be late for the agent to count as overloaded. */
+  static final double LATE_SHARE = 0.3;
   /** Event loops told apart (more are folded onto these). */
   static final int LOOPS = 64;
 
   /**
-   * @param target event-loop lateness (mean over an interval) above which the agent is overloaded
+   * @param target event-loop lateness that counts as late (see {@link #LATE_SHARE})
    * @param interval how often limits are decided
    * @param floor the least read rate a limited tenant keeps, bytes per second
+   * @param increase how fast a limit grows back while the loops are on time, bytes per second per second
    */
-  public record Settings(Duration target, Duration interval, long floor) {
+  public record Settings(Duration target, Duration interval, long floor, long increase) {
     public Settings {
       if (target.isNegative() || target.isZero()) {
         throw new IllegalArgumentException("target must be positive, got " + target);
@@ -50,19 +54,31 @@ public final class LoadGovernor {
       if (floor < 1024) {
         throw new IllegalArgumentException("floor must be at least 1 KiB/s, got " + floor);
       }
+      if (increase < 1024) {
+        throw new IllegalArgumentException("increase must be at least 1 KiB/s per second, got " + increase);
+      }
     }
 
-    /** Overloaded at 5 ms of mean lateness, decided every 100 ms, limits never below 1 MiB/s. */
+    /** What a limit grows by in one interval. */
+    long step() {
+      return Math.max(1, increase * interval.toMillis() / 1000);
+    }
+
+    /**
+     * Decided every 100 ms (ten samples per loop), limits never below 1 MiB/s, growing back by 4 MiB/s every second: a
+     * limit cut from 50 to 35 MB/s takes about 4 s to get back, so an agent at its limit is late
+     * for one interval every few seconds rather than every one.
+     */
     public static Settings defaults(Duration target) {
-      return new Settings(target, Duration.ofMillis(100), 1 << 20);
+      return new Settings(target, Duration.ofMillis(100), 1 << 20, 4 << 20);
     }
   }
 
   private final TenantBudget budget;
   private final Settings settings;
-  /** Per event loop (index modulo {@link #LOOPS}): lateness summed, and samples, since the last decision. */
-  private final AtomicLongArray latenessSum = new AtomicLongArray(LOOPS);
+  /** Per event loop (index modulo {@link #LOOPS}): samples, and samples later than the target, since the last decision. */
   private final AtomicLongArray samples = new AtomicLongArray(LOOPS);
+  private final AtomicLongArray lateSamples = new AtomicLongArray(LOOPS);
   private final Map<Tenant, Long> lastRead = new HashMap<>();
   private final Map<Tenant, Integer> slack = new HashMap<>();
   private long lastTick;
@@ -79,8 +95,10 @@ public final class LoadGovernor {
 
   /** One lateness sample of event loop {@code loop}, in nanoseconds. */
   public void lateness(int loop, long nanos) {
-    latenessSum.addAndGet(loop % LOOPS, nanos);
     samples.incrementAndGet(loop % LOOPS);
+    if (nanos > settings.target().toNanos()) {
+      lateSamples.incrementAndGet(loop % LOOPS);
+    }
   }
 
   /** Whether the last decided interval was overloaded. */
@@ -106,13 +124,15 @@ public final class LoadGovernor {
       return;
     }
     lastDecision = nowNanos;
-    // Overloaded when any loop was late on average: a tenant's connections on one busy loop delay
-    // everyone else's on that loop, however idle the other loops are.
+    // Overloaded when any loop was late in at least LATE_SHARE of its samples: a tenant's
+    // connections on one busy loop delay everyone else's on that loop, however idle the other
+    // loops are. A share of late samples rather than the mean lateness, so that one pause (a young
+    // GC stops every loop at once, one late sample each) is not taken for a busy loop.
     boolean over = false;
     for (int i = 0; i < LOOPS; i++) {
       long n = samples.getAndSet(i, 0);
-      long sum = latenessSum.getAndSet(i, 0);
-      over |= n > 0 && sum / n > settings.target().toNanos();
+      long late = lateSamples.getAndSet(i, 0);
+      over |= n > 0 && late >= LATE_SHARE * n;
     }
     overloaded = over;
     if (over) {
@@ -159,7 +179,7 @@ public final class LoadGovernor {
           slack.remove(t);
           t.limitRate(0);
         } else {
-          t.limitRate(limit + settings.floor()); // additive: back to where it hurt slowly
+          t.limitRate(limit + settings.step()); // additive: back to where it hurt, slowly
         }
       }
     }

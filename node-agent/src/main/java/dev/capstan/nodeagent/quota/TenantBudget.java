@@ -1,9 +1,12 @@
 package dev.capstan.nodeagent.quota;
 
 import dev.capstan.core.io.BufferAccount;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -368,7 +371,12 @@ public final class TenantBudget {
         starved = false;
         rateLimitedNanos.addAndGet(nanoTime.getAsLong() - starvedSince);
       }
-      accounts.forEach(Account::wake);
+      // In a random order: the first connections to read spend the allowance, and a fixed order
+      // would let the same ones win every refill while the others (a new connection's first
+      // bytes) wait indefinitely.
+      List<Account> waiting = new ArrayList<>(accounts);
+      Collections.shuffle(waiting, ThreadLocalRandom.current());
+      waiting.forEach(Account::wake);
     }
 
     @Override
