@@ -18,7 +18,7 @@ NOISY_PY="$HERE/lib/noisy.py"
 ORIG_ENV_VARS=()
 for v in ROUNDS QUICK DURATION WARMUP BASE_PORT QUOTA_BUDGET PROBE_CONNECTIONS PROBE_RATE PROBE_SIZE \
          FLOOD_STREAMS SINK_RATE CHURN_THREADS CHURN_RATE CAPSTAN_JVM_OPTS TOOLS_JVM_OPTS SKIP_BUILD \
-         RESULTS_MD PLOT_SVG SCENARIO_LIST CPU_MODEL AGENT_EXTRA AGENT_SHARES; do
+         RESULTS_MD PLOT_SVG SCENARIO_LIST CPU_MODEL AGENT_EXTRA AGENT_SHARES LOOP_DELAY_TARGET; do
   if [[ -n "${!v+x}" ]]; then ORIG_ENV_VARS+=("$v=${!v}"); fi
 done
 
@@ -284,7 +284,7 @@ write_agent_config() {  # write_agent_config NODE on|off
     echo "accessLog: off"
     if [[ -n "${AGENT_EXTRA:-}" ]]; then echo "$AGENT_EXTRA"; fi   # extra agent settings for experiments
     if [[ $quotas == on ]]; then
-      echo "quota: {budget: $QUOTA_BUDGET}"
+      echo "quota: {budget: $QUOTA_BUDGET${LOOP_DELAY_TARGET:+, loopDelayTarget: $LOOP_DELAY_TARGET}}"
     else
       # 1 TiB (the largest budget the agent accepts; its sizes take KiB/MiB/GiB only)
       echo "quota: {budget: 1099511627776, giveBack: 0, connectionWindow: 1099511627776, tenantMaxConnections: 10000000,"

@@ -97,9 +97,16 @@ class KubernetesSourceTest {
     source.start(emitted::add);
   }
 
+  /**
+   * The source's current snapshot once it matches and has reached the listener too: the source
+   * updates {@code current()} before it calls the listener, so a test that compared
+   * {@code emitted} right after seeing {@code current()} raced the listener's thread.
+   */
   private MeshSnapshot awaitSnapshot(String what, Predicate<MeshSnapshot> condition) throws InterruptedException {
     await(what, () -> source.current().filter(condition).isPresent());
-    return source.current().orElseThrow();
+    MeshSnapshot snapshot = source.current().orElseThrow();
+    await(what + " (emitted)", () -> emitted.contains(snapshot));
+    return snapshot;
   }
 
   private static List<String> workloadNames(MeshSnapshot snapshot) {
