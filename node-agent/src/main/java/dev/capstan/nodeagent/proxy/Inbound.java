@@ -52,7 +52,7 @@ public final class Inbound implements HboneServer.Acceptor {
   private final Drain drain;
 
   private final TenantBudget quota;
-  private final TenantLimits limits;
+  private final TenantGate gate;
 
   /**
    * {@code upstream} carries the channel type and socket options for dialing workloads; bytes held
@@ -62,7 +62,7 @@ public final class Inbound implements HboneServer.Acceptor {
       AgentConfig config, MeshView mesh, Bootstrap upstream, TenantBudget quota, TenantLimits limits,
       ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
     this.quota = quota;
-    this.limits = limits;
+    this.gate = new TenantGate(limits, metrics);
     this.config = config;
     this.mesh = mesh;
     this.upstream = upstream;
@@ -93,14 +93,11 @@ public final class Inbound implements HboneServer.Acceptor {
       return;
     }
     // The destination tenant's connection caps.
-    TenantLimits.Admission admission = limits.admit(dst.get().namespace());
-    if (admission.refusal().isPresent()) {
-      metrics.tenantRefused(dst.get().namespace(), admission.refusal().get().label());
-      refuse(request, new ProxyError.TenantLimited(dst.get().namespace(), admission.refusal().get(),
-          Hbone.authority(request.peerAddress())));
+    Optional<ProxyError.TenantLimited> limited = gate.admit(dst.get().namespace(), stream, Hbone.authority(request.peerAddress()));
+    if (limited.isPresent()) {
+      refuse(request, limited.get());
       return;
     }
-    stream.closeFuture().addListener(f -> admission.permit().orElseThrow().release());
     ConnectionLabels labels = new ConnectionLabels(
         REPORTER,
         sourceWorkload(request),
@@ -174,14 +171,11 @@ public final class Inbound implements HboneServer.Acceptor {
       refusePlaintext(downstream, new ProxyError.PlaintextDenied(source, target, decision.policy()));
       return;
     }
-    TenantLimits.Admission admission = limits.admit(dst.get().namespace());
-    if (admission.refusal().isPresent()) {
-      metrics.tenantRefused(dst.get().namespace(), admission.refusal().get().label());
-      refusePlaintext(downstream, new ProxyError.TenantLimited(dst.get().namespace(), admission.refusal().get(),
-          Hbone.authority(source)));
+    Optional<ProxyError.TenantLimited> limited = gate.admit(dst.get().namespace(), downstream, Hbone.authority(source));
+    if (limited.isPresent()) {
+      refusePlaintext(downstream, limited.get());
       return;
     }
-    downstream.closeFuture().addListener(f -> admission.permit().orElseThrow().release());
     ConnectionLabels labels = new ConnectionLabels(
         REPORTER, "unknown", "unknown", "unknown",
         dst.get().name(), dst.get().namespace(), MeshIndex.identity(config.trustDomain(), dst.get()).uri(), "unknown").plaintext();

@@ -78,7 +78,7 @@ public final class Outbound {
   private final Drain drain;
   private final Bootstrap direct;
   private final TenantBudget quota;
-  private final TenantLimits limits;
+  private final TenantGate gate;
 
   /**
    * {@code direct} dials workloads of this node and destinations outside the mesh (capture mode);
@@ -88,7 +88,7 @@ public final class Outbound {
       AgentConfig config, MeshView mesh, Identities identities, Pool pool, Bootstrap direct, TenantBudget quota,
       TenantLimits limits, ProxyMetrics metrics, AccessLog accessLog, Drain drain) {
     this.quota = quota;
-    this.limits = limits;
+    this.gate = new TenantGate(limits, metrics);
     this.config = config;
     this.mesh = mesh;
     this.identities = identities;
@@ -118,14 +118,11 @@ public final class Outbound {
       return;
     }
     // The source tenant's connection caps.
-    TenantLimits.Admission admission = limits.admit(src.get().namespace());
-    if (admission.refusal().isPresent()) {
-      metrics.tenantRefused(src.get().namespace(), admission.refusal().get().label());
-      fail(downstream, handshake, new ProxyError.TenantLimited(src.get().namespace(), admission.refusal().get(),
-          Hbone.authority(source)));
+    Optional<ProxyError.TenantLimited> limited = gate.admit(src.get().namespace(), downstream, Hbone.authority(source));
+    if (limited.isPresent()) {
+      fail(downstream, handshake, limited.get());
       return;
     }
-    downstream.closeFuture().addListener(f -> admission.permit().orElseThrow().release());
     Resolved resolved = resolve(index, destination);
     if (resolved instanceof Resolved.Failed failed) {
       if (config.capture().isPresent() && failed.error() instanceof ProxyError.UnknownDestination
