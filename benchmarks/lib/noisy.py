@@ -246,7 +246,7 @@ def render_section(out_dir, svg_rel):
                  "time (coordinated omission corrected, HdrHistogram)" % meta.get("probe", "?"))
     lines.append("- Noisy tenant (ns `noisy`, 127.0.1.20 → `noisy/sink`): %s" % meta.get("flood", "?"))
     lines.append("- Quotas on: `quota: {budget: %s}` on both agents (give-back a quarter, connection window 256 KiB, caps "
-                 "10,000 connections and 1,000/s, overload governor at its default `loopDelayTarget: 2ms`). Quotas off: "
+                 "10,000 connections and 10,000/s, overload governor at its default `loopDelayTarget: 2ms`). Quotas off: "
                  "budget 1TiB, giveBack 0, connectionWindow 1TiB, caps at their maxima, `loopDelayTarget: 0ms` (no governor)."
                  % meta.get("budget", "?"))
     lines.append("")

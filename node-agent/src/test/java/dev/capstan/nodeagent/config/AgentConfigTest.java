@@ -142,7 +142,7 @@ class AgentConfigTest {
     AgentConfig config = parse(MINIMAL + "quota: {budget: 64MiB, connectionWindow: 128KiB, tenantConnectionsPerSecond: 50}\n");
     assertThat(config.quota()).isEqualTo(new AgentConfig.QuotaConfig(64L << 20, 16L << 20, 128 * 1024, 10_000, 50, 50));
     assertThat(parse(MINIMAL + "quota: {budget: 1048576, giveBack: 0, tenantMaxConnections: 7}\n").quota())
-        .isEqualTo(new AgentConfig.QuotaConfig(1 << 20, 0, 256 * 1024, 7, 1000, 1000));
+        .isEqualTo(new AgentConfig.QuotaConfig(1 << 20, 0, 256 * 1024, 7, 10_000, 10_000));
   }
 
   @Test
