@@ -3,13 +3,8 @@ package dev.capstan.core.io;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.capstan.core.testing.EchoServer;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
+import dev.capstan.core.testing.SpliceProxy;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
@@ -56,40 +51,10 @@ class SocketSpliceTest {
   /** Starts the proxy in front of {@code upstream}; returns its address. */
   private InetSocketAddress proxyTo(InetSocketAddress upstream) {
     WriteBufferWaterMark small = new WriteBufferWaterMark(8 * 1024, 32 * 1024);
-    Bootstrap dial = new Bootstrap().channel(transport.socketChannel())
-        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .option(ChannelOption.AUTO_READ, false)
-        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, small)
-        .handler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(new Hold());
-          }
-        });
-    proxy = new ServerBootstrap().group(group).channel(transport.serverChannel())
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childOption(ChannelOption.AUTO_READ, false)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, small)
-        .childHandler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
-              @Override
-              public void channelActive(ChannelHandlerContext ctx) {
-                ctx.pipeline().remove(this);
-                Channel downstream = ctx.channel();
-                dial.clone().group(downstream.eventLoop()).connect(upstream).addListener(f -> {
-                  if (!f.isSuccess()) {
-                    downstream.close();
-                    return;
-                  }
-                  SocketSplice.start(downstream, ((ChannelFuture) f).channel(), result::complete);
-                });
-              }
-            });
-          }
-        })
-        .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+    proxy = SpliceProxy.listen(group, transport, upstream,
+        listen -> listen.childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, small),
+        dial -> dial.option(ChannelOption.WRITE_BUFFER_WATER_MARK, small),
+        () -> BufferAccount.Pair.UNLIMITED, result::complete);
     return (InetSocketAddress) proxy.localAddress();
   }
 

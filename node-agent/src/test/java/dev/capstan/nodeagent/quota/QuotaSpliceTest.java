@@ -2,16 +2,10 @@ package dev.capstan.nodeagent.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.capstan.core.io.Hold;
 import dev.capstan.core.io.SocketSplice;
 import dev.capstan.core.io.Transport;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
+import dev.capstan.core.testing.SpliceProxy;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import java.io.DataInputStream;
@@ -62,42 +56,13 @@ class QuotaSpliceTest {
 
   /** A listener whose connections are spliced to {@code upstream} and charged to {@code tenant}. */
   private InetSocketAddress proxy(String tenant, InetSocketAddress upstream) {
-    Bootstrap dial = new Bootstrap().channel(transport.socketChannel())
-        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .option(ChannelOption.AUTO_READ, false)
-        // Small kernel buffers towards the sink: what it does not take stays in the proxy.
-        .option(ChannelOption.SO_SNDBUF, 32 * 1024)
-        // Socket watermarks above the quota's connection window: the quota is what binds here.
-        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new io.netty.channel.WriteBufferWaterMark(2 << 20, 4 << 20))
-        .handler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(new Hold());
-          }
-        });
-    Channel listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childOption(ChannelOption.AUTO_READ, false)
-        .childHandler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(new Hold(), new ChannelInboundHandlerAdapter() {
-              @Override
-              public void channelActive(ChannelHandlerContext ctx) {
-                ctx.pipeline().remove(this);
-                Channel down = ctx.channel();
-                dial.clone().group(down.eventLoop()).connect(upstream).addListener(f -> {
-                  if (!f.isSuccess()) {
-                    down.close();
-                    return;
-                  }
-                  SocketSplice.start(down, ((ChannelFuture) f).channel(), budget.open(budget.tenant(tenant)), r -> { });
-                });
-              }
-            });
-          }
-        })
-        .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+    Channel listener = SpliceProxy.listen(group, transport, upstream, listen -> listen,
+        dial -> dial
+            // Small kernel buffers towards the sink: what it does not take stays in the proxy.
+            .option(ChannelOption.SO_SNDBUF, 32 * 1024)
+            // Socket watermarks above the quota's connection window: the quota is what binds here.
+            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new io.netty.channel.WriteBufferWaterMark(2 << 20, 4 << 20)),
+        () -> budget.open(budget.tenant(tenant)), r -> { });
     listeners.add(listener);
     return (InetSocketAddress) listener.localAddress();
   }
