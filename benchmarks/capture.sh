@@ -16,6 +16,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
+# shellcheck source=lib/common.sh
+source "$HERE/lib/common.sh"
 BENCH_PY="$HERE/lib/bench.py"
 CAPTURE_PY="$HERE/lib/capture.py"
 
@@ -75,12 +77,6 @@ ALL_PIDS=()
 CHILD_PID=""
 NAMESPACES=()
 
-alive() {
-  local st
-  [[ -r /proc/$1/stat ]] || return 1
-  st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n "$st" && "$st" != Z ]]
-}
 children_of() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true; }
 
 stop_pids() {  # SIGTERM, up to 10 s, then SIGKILL (and their direct children: nginx workers)
@@ -263,20 +259,7 @@ body=$(in_ns "$NS_CLP" curl -fsS --max-time 5 "http://$IP_SVP/")
 
 # ----------------------------------------------------------------------------- haproxy pair (as run.sh)
 PKI="$WORK/pki"; mkdir -p "$PKI"; chmod 700 "$PKI"
-openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/ca.key" 2>/dev/null
-openssl req -x509 -new -key "$PKI/ca.key" -sha256 -days 2 -subj "/CN=capstan-bench-ca" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out "$PKI/ca.crt" 2>/dev/null
-for who in haproxy-a haproxy-b; do
-  [[ "$who" == haproxy-a ]] && eku=clientAuth || eku=serverAuth
-  openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$who.key" 2>/dev/null
-  openssl req -new -key "$PKI/$who.key" -subj "/CN=$who.bench" -out "$PKI/$who.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:%s.bench\nextendedKeyUsage=%s\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n' \
-    "$who" "$eku" >"$PKI/$who.ext"
-  openssl x509 -req -in "$PKI/$who.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 2 -sha256 -extfile "$PKI/$who.ext" -out "$PKI/$who.crt" 2>/dev/null
-  cat "$PKI/$who.crt" "$PKI/$who.key" >"$PKI/$who.pem"
-done
+haproxy_pki "$PKI"
 TLS13="ssl-min-ver TLSv1.3 ciphersuites TLS_AES_256_GCM_SHA384"
 cat >"$WORK/haproxy-node2.cfg" <<EOF
 global

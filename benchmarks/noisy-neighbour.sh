@@ -12,6 +12,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
+# shellcheck source=lib/common.sh
+source "$HERE/lib/common.sh"
 NOISY_PY="$HERE/lib/noisy.py"
 
 # ----------------------------------------------------------------------------- settings
@@ -80,12 +82,6 @@ log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2
 ALL_PIDS=()      # every long-running process this script started
 CHILD_PID=""     # the bounded client command currently running
 
-alive() {  # a pid that exists and is not a zombie
-  local st
-  [[ -r /proc/$1/stat ]] || return 1
-  st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n "$st" && "$st" != Z ]]
-}
 
 stop_pids() {  # stop_pids PID... : SIGTERM, wait up to 10 s, then SIGKILL; forgets them
   local p pids=()

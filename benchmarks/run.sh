@@ -8,6 +8,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
+# shellcheck source=lib/common.sh
+source "$HERE/lib/common.sh"
 BENCH_PY="$HERE/lib/bench.py"
 
 # ----------------------------------------------------------------------------- settings
@@ -60,12 +62,6 @@ CHILD_PID=""     # the client command currently running
 PIN=()
 if [[ -n "$TASKSET" ]]; then PIN=(taskset -c "$TASKSET"); fi
 
-alive() {  # a pid that exists and is not a zombie
-  local st
-  [[ -r /proc/$1/stat ]] || return 1
-  st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n "$st" && "$st" != Z ]]
-}
 
 # descendants of a pid (nginx workers), found by parent pid
 children_of() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true; }
@@ -216,25 +212,7 @@ big=$(curl -fsS --max-time 5 -o /dev/null -w '%{size_download}' "http://127.0.0.
 CERTS="$WORK/pki"
 mkdir -p "$CERTS"
 chmod 700 "$CERTS"
-gen_certs() {
-  local d=$CERTS
-  openssl ecparam -name prime256v1 -genkey -noout -out "$d/ca.key" 2>/dev/null
-  openssl req -x509 -new -key "$d/ca.key" -sha256 -days 2 -subj "/CN=capstan-bench-ca" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out "$d/ca.crt" 2>/dev/null
-  local who eku
-  for who in haproxy-a haproxy-b; do
-    [[ "$who" == haproxy-a ]] && eku=clientAuth || eku=serverAuth
-    openssl ecparam -name prime256v1 -genkey -noout -out "$d/$who.key" 2>/dev/null
-    openssl req -new -key "$d/$who.key" -subj "/CN=$who.bench" -out "$d/$who.csr" 2>/dev/null
-    printf 'subjectAltName=DNS:%s.bench\nextendedKeyUsage=%s\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n' \
-      "$who" "$eku" >"$d/$who.ext"
-    openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-      -days 2 -sha256 -extfile "$d/$who.ext" -out "$d/$who.crt" 2>/dev/null
-    cat "$d/$who.crt" "$d/$who.key" >"$d/$who.pem"
-  done
-}
-gen_certs
+haproxy_pki "$CERTS"
 
 TLS13="ssl-min-ver TLSv1.3 ciphersuites TLS_AES_256_GCM_SHA384"
 cat >"$WORK/haproxy-b.cfg" <<EOF
