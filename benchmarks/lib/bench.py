@@ -21,6 +21,41 @@ import sys
 # --------------------------------------------------------------------------- ports
 
 
+ANALYSIS = "### Analysis"
+
+
+def section_of(text, heading):
+    """(before, section, after) around the section HEADING ("## ...", up to the next "## ") of a RESULTS.md text."""
+    if text.startswith(heading + "\n"):
+        start = 0
+    else:
+        start = text.find("\n" + heading + "\n")
+        if start < 0:
+            return text, "", ""
+        start += 1
+    end = text.find("\n## ", start + len(heading))
+    if end < 0:
+        return text[:start], text[start:], ""
+    return text[:start], text[start:end + 1], text[end + 1:]
+
+
+def analysis_of(section):
+    """The hand-written "### Analysis" subsection at the end of a section (kept when it is rendered again)."""
+    at = section.find("\n" + ANALYSIS)
+    return section[at + 1:].rstrip("\n") + "\n" if at >= 0 else ""
+
+
+def read_meta(path):
+    """KEY=VALUE lines of a run's meta file."""
+    meta = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                meta[k] = v
+    return meta
+
+
 def port_free(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:

@@ -12,10 +12,9 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import load_metrics  # noqa: E402
+from bench import analysis_of, load_metrics, read_meta, section_of  # noqa: E402
 
 HEADING = "## Capture mode (issue 4)"
-ANALYSIS = "### Analysis"
 TOPOS = ["direct", "haproxy", "capstan"]
 
 # key, label, number format, unit kind; the order is the table order.
@@ -33,33 +32,6 @@ FIGURES = [
     ("big_p50", "1 MiB response p50 ms, 1 connection", "%.2f"),
     ("rss", "proxy RSS MiB at the end of each round (both hops)", "%.1f"),
 ]
-
-
-def section_of(text):
-    """(before, section, after) around the capture section of a RESULTS.md text."""
-    start = text.find("\n" + HEADING + "\n")
-    if start < 0:
-        return text, "", ""
-    start += 1
-    end = text.find("\n## ", start + len(HEADING))
-    if end < 0:
-        return text[:start], text[start:], ""
-    return text[:start], text[start:end + 1], text[end + 1:]
-
-
-def analysis_of(section):
-    at = section.find("\n" + ANALYSIS)
-    return section[at + 1:].rstrip("\n") + "\n" if at >= 0 else ""
-
-
-def read_meta(path):
-    meta = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                meta[k] = v
-    return meta
 
 
 def render_section(out_dir):
@@ -140,7 +112,7 @@ def render_section(out_dir):
 def render(out_dir, results_md):
     section = render_section(out_dir)
     text = open(results_md, encoding="utf-8").read() if os.path.exists(results_md) else ""
-    before, old, after = section_of(text)
+    before, old, after = section_of(text, HEADING)
     analysis = analysis_of(old)
     if analysis:
         section += "\n" + analysis

@@ -6,6 +6,9 @@
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import section_of  # noqa: E402
+
 
 def main():
     if len(sys.argv) != 4:
@@ -15,12 +18,9 @@ def main():
         return
     with open(old_md, encoding="utf-8") as f:
         text = f.read()
-    start = text.find("\n" + heading + "\n")
-    if start < 0:
+    _, section, _ = section_of(text, heading)
+    if not section:
         return
-    start += 1
-    end = text.find("\n## ", start + len(heading))
-    section = text[start:] if end < 0 else text[start:end + 1]
     with open(new_md, encoding="utf-8") as f:
         new = f.read()
     with open(new_md, "w", encoding="utf-8") as f:

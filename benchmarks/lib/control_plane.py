@@ -12,27 +12,12 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import analysis_of, section_of  # noqa: E402
+
 HEADING = "## Control plane (issue 3)"
-ANALYSIS = "### Analysis"
 ZTUNNEL_BYTES = 528.0
 TARGET_P99_MS = 1000.0
-
-
-def section_of(text):
-    """(before, section, after) around the control-plane section of a RESULTS.md text."""
-    start = text.find("\n" + HEADING + "\n")
-    if start < 0:
-        return text, "", ""
-    start += 1
-    end = text.find("\n## ", start + len(HEADING))
-    if end < 0:
-        return text[:start], text[start:], ""
-    return text[:start], text[start:end + 1], text[end + 1:]
-
-
-def analysis_of(section):
-    at = section.find("\n" + ANALYSIS)
-    return section[at + 1:].rstrip("\n") + "\n" if at >= 0 else ""
 
 
 def load_runs(out_dir):
@@ -224,7 +209,7 @@ def render(out_dir, results_md, reproduce):
     if os.path.exists(results_md):
         with open(results_md, encoding="utf-8") as f:
             old = f.read()
-    before, old_section, after = section_of(old)
+    before, old_section, after = section_of(old, HEADING)
     analysis = analysis_of(old_section)
     if analysis:
         section += "\n" + analysis
@@ -238,7 +223,7 @@ def carry(old_md, new_md):
     if not os.path.exists(old_md):
         return
     with open(old_md, encoding="utf-8") as f:
-        _, section, _ = section_of(f.read())
+        _, section, _ = section_of(f.read(), HEADING)
     if not section:
         return
     with open(new_md, encoding="utf-8") as f:

@@ -15,8 +15,10 @@ import sys
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import analysis_of, read_meta, section_of  # noqa: E402
+
 HEADING = "## Noisy neighbour (issue 5)"
-ANALYSIS = "### Analysis"
 MIB = 1024 * 1024
 SCENARIOS = [("solo", "quiet alone"), ("on", "noisy flooding, quotas on"), ("off", "noisy flooding, quotas off")]
 READ_BYTES = 64 * 1024  # the most one socket read takes (docs/flow-control.md, "The bound")
@@ -134,16 +136,6 @@ def cmd_collect(d, scen, rnd):
 
 
 # --------------------------------------------------------------------------- render
-
-def read_meta(path):
-    meta = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                meta[k] = v
-    return meta
-
 
 def read_metrics(path):
     """{(scenario, key): [values by round]} and the warnings."""
@@ -391,30 +383,15 @@ def svg_chart(out_dir, path):
         f.write("\n".join(out) + "\n")
 
 
-def section_of(text):
-    """(before, section, after) around the noisy-neighbour section of a RESULTS.md text."""
-    start = text.find("\n" + HEADING + "\n")
-    if start < 0:
-        if text.startswith(HEADING + "\n"):
-            start = -1
-        else:
-            return text, "", ""
-    start += 1
-    end = text.find("\n## ", start + len(HEADING))
-    if end < 0:
-        return text[:start], text[start:], ""
-    return text[:start], text[start:end + 1], text[end + 1:]
-
-
 def cmd_render(out_dir, results_md, svg):
     svg_chart(out_dir, svg)
     rel = os.path.relpath(svg, os.path.dirname(os.path.abspath(results_md)))
     section = render_section(out_dir, rel)
     text = open(results_md, encoding="utf-8").read() if os.path.exists(results_md) else ""
-    before, old, after = section_of(text)
-    at = old.find("\n" + ANALYSIS)
-    if at >= 0:
-        section = section.rstrip("\n") + "\n\n" + old[at + 1:].rstrip("\n") + "\n"
+    before, old, after = section_of(text, HEADING)
+    analysis = analysis_of(old)
+    if analysis:
+        section = section.rstrip("\n") + "\n\n" + analysis
     if before and not before.endswith("\n\n"):
         before = before.rstrip("\n") + "\n\n"
     with open(results_md, "w", encoding="utf-8") as f:
