@@ -47,7 +47,7 @@ TOOLS_JVM_OPTS=${TOOLS_JVM_OPTS:--Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredSto
 SKIP_BUILD=${SKIP_BUILD:-0}
 RESULTS_MD=${RESULTS_MD:-$HERE/RESULTS.md}
 PLOT_SVG=${PLOT_SVG:-$HERE/plots/noisy-neighbour.svg}
-SCENARIO_LIST=${SCENARIO_LIST:-solo on off}   # a subset for experiments, e.g. "on"
+SCENARIO_LIST=${SCENARIO_LIST:-solo on off direct-solo direct-on}   # a subset for experiments, e.g. "on"
 # CPU of the pods and the agents, as the kubelet would set it from CPU requests (cgroup cpu shares,
 # 1024 per CPU requested): "requests" puts both agents (0.5 CPU each), the quiet tenant's pods
 # (0.5 CPU) and the noisy tenant's pods (1 CPU) in their own cgroups; "none" runs everything in the
@@ -58,7 +58,7 @@ SLACK=30
 for v in ROUNDS DURATION PROBE_CONNECTIONS PROBE_RATE PROBE_SIZE CHURN_RATE; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
-[[ "$CPU_MODEL" == requests || "$CPU_MODEL" == none ]] || { echo "CPU_MODEL must be requests or none, got '$CPU_MODEL'" >&2; exit 2; }
+[[ "$CPU_MODEL" =~ ^(requests|exclusive|none)$ ]] || { echo "CPU_MODEL must be requests, exclusive or none, got '$CPU_MODEL'" >&2; exit 2; }
 for v in WARMUP FLOOD_STREAMS CHURN_THREADS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "$v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
@@ -114,6 +114,7 @@ cleanup() {
     stop_pids "${ALL_PIDS[@]}"
   fi
   if [[ -n "$CG_ROOT" ]]; then rmdir "$CG_ROOT"/{agents,quiet,noisy} "$CG_ROOT" 2>/dev/null || log "could not remove $CG_ROOT"; fi
+  if [[ -n "$CS_ROOT" ]]; then rmdir "$CS_ROOT"/{shared,exclusive} "$CS_ROOT" 2>/dev/null || log "could not remove $CS_ROOT"; fi
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -122,20 +123,33 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 # ----------------------------------------------------------------------------- CPU groups
 CG_ROOT=""
-if [[ "$CPU_MODEL" == requests ]]; then
+CS_ROOT=""
+if [[ "$CPU_MODEL" != none ]]; then
   [[ -w /sys/fs/cgroup/cpu/cgroup.procs ]] \
-    || { echo "CPU_MODEL=requests needs root and the cgroup v1 cpu controller at /sys/fs/cgroup/cpu (or CPU_MODEL=none)" >&2; exit 2; }
+    || { echo "CPU_MODEL=$CPU_MODEL needs root and the cgroup v1 cpu controller at /sys/fs/cgroup/cpu (or CPU_MODEL=none)" >&2; exit 2; }
   CG_ROOT=/sys/fs/cgroup/cpu/capstan-noisy-$$
   mkdir -p "$CG_ROOT"/{agents,quiet,noisy}
   echo ${AGENT_SHARES:-1024} >"$CG_ROOT/agents/cpu.shares"   # two agents requesting 0.5 CPU each
   echo 512 >"$CG_ROOT/quiet/cpu.shares"     # the quiet tenant's pods: 0.5 CPU
   echo 1024 >"$CG_ROOT/noisy/cpu.shares"    # the noisy tenant's pods: 1 CPU
 fi
-# prefixes that run a command in a CPU group (the same pid: env and sh exec into it)
-IN_GROUP='if [ -n "$CG" ]; then echo $$ >"$CG/cgroup.procs" || exit 125; fi; exec "$@"'
-AS_AGENT=(env "CG=${CG_ROOT:+$CG_ROOT/agents}" sh -c "$IN_GROUP" in-group)
-AS_QUIET=(env "CG=${CG_ROOT:+$CG_ROOT/quiet}" sh -c "$IN_GROUP" in-group)
-AS_NOISY=(env "CG=${CG_ROOT:+$CG_ROOT/noisy}" sh -c "$IN_GROUP" in-group)
+if [[ "$CPU_MODEL" == exclusive ]]; then
+  # The kubelet's static CPU manager: the noisy tenant's pods (Guaranteed, 1 whole CPU) get CPU 0
+  # to themselves; the agents and the quiet tenant's pods share the rest of the node (CPU 1).
+  [[ -w /sys/fs/cgroup/cpuset/cgroup.procs ]] && (($(nproc) >= 2)) \
+    || { echo "CPU_MODEL=exclusive needs root, 2+ CPUs and the cgroup v1 cpuset controller at /sys/fs/cgroup/cpuset" >&2; exit 2; }
+  CS_ROOT=/sys/fs/cgroup/cpuset/capstan-noisy-$$
+  mkdir -p "$CS_ROOT"/{shared,exclusive}
+  MEMS=$(cat /sys/fs/cgroup/cpuset/cpuset.mems)
+  echo "0-$(($(nproc) - 1))" >"$CS_ROOT/cpuset.cpus"; echo "$MEMS" >"$CS_ROOT/cpuset.mems"
+  echo 0 >"$CS_ROOT/exclusive/cpuset.cpus"; echo "$MEMS" >"$CS_ROOT/exclusive/cpuset.mems"
+  echo "1-$(($(nproc) - 1))" >"$CS_ROOT/shared/cpuset.cpus"; echo "$MEMS" >"$CS_ROOT/shared/cpuset.mems"
+fi
+# prefixes that run a command in its CPU groups (the same pid: env and sh exec into it)
+IN_GROUP='if [ -n "$CG" ]; then echo $$ >"$CG/cgroup.procs" || exit 125; fi; if [ -n "$CS" ]; then echo $$ >"$CS/cgroup.procs" || exit 125; fi; exec "$@"'
+AS_AGENT=(env "CG=${CG_ROOT:+$CG_ROOT/agents}" "CS=${CS_ROOT:+$CS_ROOT/shared}" sh -c "$IN_GROUP" in-group)
+AS_QUIET=(env "CG=${CG_ROOT:+$CG_ROOT/quiet}" "CS=${CS_ROOT:+$CS_ROOT/shared}" sh -c "$IN_GROUP" in-group)
+AS_NOISY=(env "CG=${CG_ROOT:+$CG_ROOT/noisy}" "CS=${CS_ROOT:+$CS_ROOT/exclusive}" sh -c "$IN_GROUP" in-group)
 
 start_bg() {  # start_bg NAME CMD... : starts a process in the background, sets STARTED_PID
   local name=$1; shift
@@ -208,7 +222,9 @@ log "ports: echo=$Q_SERVER:$P_ECHO sink=$N_SERVER:$P_SINK hbone=$P_HBONE upstrea
   echo "churn_threads=$CHURN_THREADS"
   echo "probe_connections=$PROBE_CONNECTIONS"
   echo "agent_jvm=$CAPSTAN_JVM_OPTS"
-  if [[ $CPU_MODEL == requests ]]; then
+  if [[ $CPU_MODEL == exclusive ]]; then
+    echo "cpu_model=exclusive CPUs as the kubelet's static CPU manager gives a Guaranteed pod: the noisy tenant's pods (flood, sink) on CPU 0 alone; both agents and the quiet tenant's pods (probe, echo) on CPU 1; within that, CPU requests as cgroup v1 cpu.shares (agents 0.5 CPU each, quiet 0.5 CPU, noisy 1 CPU)"
+  elif [[ $CPU_MODEL == requests ]]; then
     echo "cpu_model=CPU requests as the kubelet sets them (cgroup v1 cpu.shares): both agents 0.5 CPU each, the quiet tenant's pods (probe, echo) 0.5 CPU, the noisy tenant's pods (flood, sink) 1 CPU"
   else
     echo "cpu_model=none: agents and all pods share the machine's CPUs as equals"
@@ -331,7 +347,7 @@ warn() { printf '%s\t%s\twarning\t%s\n' "$ROUND" "$1" "$2" >>"$METRICS"; log "WA
 
 probe_bg() {  # probe_bg WARMUP_OUTFILE OUTFILE : the quiet tenant over warm-up + measurement, in one process
   start_bg "probe-$ROUND-$scen" "${AS_QUIET[@]}" timeout --kill-after=5 $((WARMUP + DURATION + SLACK)) \
-    "${TOOL[@]}" dev.capstan.benchmarks.noisy.LatencyProbe --target="127.0.0.1:$P_A_QUIET" --source="$Q_CLIENT" \
+    "${TOOL[@]}" dev.capstan.benchmarks.noisy.LatencyProbe --target="$PROBE_TARGET" --source="$Q_CLIENT" \
     --connections="$PROBE_CONNECTIONS" --rate="$PROBE_RATE" --size="$PROBE_SIZE" --seconds=$((WARMUP + DURATION)) \
     --measure-from="$WARMUP" --warmup-out="$1"
   PROBE_PID=$STARTED_PID
@@ -358,10 +374,14 @@ wait_flood() {  # wait_flood : waits for the flood to end (it is bounded by its 
   stop_pids "$FLOOD_PID"
 }
 
-run_scenario() {  # run_scenario solo|on|off
+run_scenario() {  # run_scenario solo|on|off|direct-solo|direct-on
   local scen=$1 quotas=on flood=1 dir="$OUT/r$ROUND"
   [[ $scen == off ]] && quotas=off
-  [[ $scen == solo ]] && flood=0
+  [[ $scen == solo || $scen == direct-solo ]] && flood=0
+  # direct-*: the quiet probe talks to its echo server straight, no agent on its path (the flood
+  # still goes through the agents): what the machine alone does to the quiet tenant's latency.
+  PROBE_TARGET="127.0.0.1:$P_A_QUIET"
+  [[ $scen == direct-* ]] && PROBE_TARGET="$Q_SERVER:$P_ECHO"
   mkdir -p "$dir"
   log "round $ROUND: scenario $scen (quotas $quotas, flood $flood)"
   if ! start_agents "$quotas" "r$ROUND-$scen"; then
