@@ -194,8 +194,11 @@ public final class NodeAgent implements AutoCloseable {
       // Connections to workloads may carry the source pod's address (a non-local, transparent bind).
       workloadClient.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
     }
-    b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics);
     b.quota = quota(config.quota(), b.metrics);
+    // DATA waiting in a pooled connection's streams belongs to the source tenant it carries.
+    TenantBudget budget = b.quota;
+    b.pool = new Pool(hboneClient, config.hbone(), config.pool(), b.metrics,
+        key -> budget.openQueue(budget.tenant(key.source().namespace())));
     // The overload governor: event-loop lateness in, per-tenant read-rate limits out (docs/flow-control.md, "CPU").
     LoadGovernor governor = config.quota().loopDelayTarget().isZero() ? null
         : new LoadGovernor(b.quota, LoadGovernor.Settings.defaults(config.quota().loopDelayTarget()), System.nanoTime());

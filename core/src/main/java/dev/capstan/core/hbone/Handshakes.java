@@ -4,6 +4,7 @@ import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.identity.SpiffeVerificationException;
 import dev.capstan.core.io.Hold;
 import dev.capstan.core.tls.SpiffeTrustManager;
+import dev.capstan.core.io.BufferAccount;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
@@ -39,13 +40,15 @@ final class Handshakes {
 
   /**
    * Replaces the handshake handler {@code ctx} with flush consolidation, the HTTP/2 codec and its
-   * stream multiplexer, opens the connection window, and replays what the {@link Hold} before it
-   * kept meanwhile.
+   * stream multiplexer, charges the DATA waiting in streams to {@code queued} ({@link QueuedData}),
+   * opens the connection window, and replays what the {@link Hold} before it kept meanwhile.
    */
-  static void installHttp2(ChannelHandlerContext ctx, Http2FrameCodec codec, ChannelHandler streams, HboneSettings settings) {
+  static void installHttp2(
+      ChannelHandlerContext ctx, Http2FrameCodec codec, ChannelHandler streams, HboneSettings settings, BufferAccount queued) {
     ctx.pipeline().addLast("flush", Hbone.flushConsolidation());
     ctx.pipeline().addLast("h2", codec);
     ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(streams));
+    QueuedData.install(ctx.pipeline(), "h2-streams", queued);
     ctx.pipeline().addLast("last", ConnectionErrors.INSTANCE);
     ctx.pipeline().remove(ctx.handler());
     ChannelHandlerContext hold = ctx.pipeline().context(Hold.class);

@@ -5,6 +5,7 @@ import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.io.Hold;
 import dev.capstan.core.identity.SpiffeVerificationException;
 import dev.capstan.core.tls.SpiffeTrustManager;
+import dev.capstan.core.io.BufferAccount;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -56,6 +57,17 @@ public final class HboneConnection {
    */
   public static Future<HboneConnection> connect(
       Bootstrap bootstrap, InetSocketAddress remote, SslContext tls, SpiffeId expectedPeer, HboneSettings settings) {
+    return connect(bootstrap, remote, tls, expectedPeer, settings, BufferAccount.UNLIMITED);
+  }
+
+  /**
+   * {@link #connect(Bootstrap, InetSocketAddress, SslContext, SpiffeId, HboneSettings)}, charging the
+   * DATA that waits in the connection's streams to {@code queued} ({@link QueuedData}), which is
+   * closed with the connection.
+   */
+  public static Future<HboneConnection> connect(
+      Bootstrap bootstrap, InetSocketAddress remote, SslContext tls, SpiffeId expectedPeer, HboneSettings settings,
+      BufferAccount queued) {
     Bootstrap b = bootstrap.clone();
     Promise<HboneConnection> promise = b.config().group().next().newPromise();
     b.handler(
@@ -66,7 +78,7 @@ public final class HboneConnection {
             ssl.setHandshakeTimeoutMillis(settings.handshakeTimeout().toMillis());
             ch.pipeline().addLast("tls", ssl);
             ch.pipeline().addLast("hold", new Hold());
-            ch.pipeline().addLast("hbone-handshake", new ClientHandshake(expectedPeer, settings, promise));
+            ch.pipeline().addLast("hbone-handshake", new ClientHandshake(expectedPeer, settings, queued, promise));
           }
         });
     b.connect(remote)
@@ -122,7 +134,13 @@ public final class HboneConnection {
     activeStreams++;
     new Http2StreamChannelBootstrap(channel)
         .option(io.netty.channel.ChannelOption.AUTO_READ, true)
-        .handler(new TunnelResponse(promise))
+        .handler(new ChannelInitializer<Http2StreamChannel>() {
+          @Override
+          protected void initChannel(Http2StreamChannel stream) {
+            QueuedData.register(stream);
+            stream.pipeline().addLast(new TunnelResponse(promise));
+          }
+        })
         .open()
         .addListener(
             f -> {
@@ -155,11 +173,13 @@ public final class HboneConnection {
   private static final class ClientHandshake extends ChannelInboundHandlerAdapter {
     private final SpiffeId expectedPeer;
     private final HboneSettings settings;
+    private final BufferAccount queued;
     private final Promise<HboneConnection> promise;
 
-    ClientHandshake(SpiffeId expectedPeer, HboneSettings settings, Promise<HboneConnection> promise) {
+    ClientHandshake(SpiffeId expectedPeer, HboneSettings settings, BufferAccount queued, Promise<HboneConnection> promise) {
       this.expectedPeer = expectedPeer;
       this.settings = settings;
+      this.queued = queued;
       this.promise = promise;
     }
 
@@ -187,7 +207,7 @@ public final class HboneConnection {
         return;
       }
       Http2FrameCodec codec = Hbone.codec(false, settings);
-      Handshakes.installHttp2(ctx, codec, new RefusePushedStreams(), settings);
+      Handshakes.installHttp2(ctx, codec, new RefusePushedStreams(), settings, queued);
       if (!promise.trySuccess(new HboneConnection(ctx.channel(), codec, peer))) {
         ctx.close();
       }

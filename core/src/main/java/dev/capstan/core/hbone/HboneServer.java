@@ -1,6 +1,7 @@
 package dev.capstan.core.hbone;
 
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.BufferAccount;
 import dev.capstan.core.io.Hold;
 import dev.capstan.core.identity.SpiffeVerificationException;
 import dev.capstan.core.tls.SpiffeTrustManager;
@@ -64,6 +65,14 @@ public final class HboneServer extends ChannelInitializer<Channel> {
 
     /** A request or connection refused by HBONE itself; already answered or closed. */
     void refused(Refusal refusal);
+
+    /**
+     * Where a new connection that presents {@code local} charges the DATA waiting in its streams
+     * ({@link QueuedData}); closed with the connection. By default nothing is charged.
+     */
+    default BufferAccount queueAccount(SpiffeId local) {
+      return BufferAccount.UNLIMITED;
+    }
   }
 
   /**
@@ -144,7 +153,8 @@ public final class HboneServer extends ChannelInitializer<Channel> {
         return;
       }
       SpiffeId peer = ((Handshakes.Outcome.Peer) outcome).identity();
-      Handshakes.installHttp2(ctx, Hbone.codec(true, settings), new StreamInit(peer, local, remote), settings);
+      Handshakes.installHttp2(ctx, Hbone.codec(true, settings), new StreamInit(peer, local, remote), settings,
+          acceptor.queueAccount(local));
     }
 
     @Override
@@ -170,6 +180,7 @@ public final class HboneServer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Http2StreamChannel stream) {
+      QueuedData.register(stream);
       stream.pipeline().addLast("hbone-request", new RequestHandler(peer, local, remote));
     }
   }

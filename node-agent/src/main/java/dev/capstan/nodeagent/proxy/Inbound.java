@@ -2,6 +2,7 @@ package dev.capstan.nodeagent.proxy;
 
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneServer;
+import dev.capstan.core.io.BufferAccount;
 import dev.capstan.core.hbone.HboneStreams;
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.io.SocketSplice;
@@ -69,6 +70,15 @@ public final class Inbound implements HboneServer.Acceptor {
     this.metrics = metrics;
     this.accessLog = accessLog;
     this.drain = drain;
+  }
+
+  /**
+   * DATA waiting in a connection's streams is charged to the namespace of the identity it presents:
+   * the destination workload's, the tenant every stream on it is charged to.
+   */
+  @Override
+  public BufferAccount queueAccount(SpiffeId local) {
+    return quota.openQueue(quota.tenant(local.namespace()));
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.capstan.nodeagent.proxy;
 import dev.capstan.core.hbone.HboneConnection;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.BufferAccount;
 import dev.capstan.nodeagent.config.AgentConfig.PoolConfig;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;
 import io.netty.bootstrap.Bootstrap;
@@ -19,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * HBONE connections to peer agents, shared by many tunnels: a new connection through the mesh is a
@@ -42,9 +44,20 @@ public final class Pool {
   private final ProxyMetrics metrics;
   private final Map<EventLoop, Shard> shards = new ConcurrentHashMap<>();
   private final AtomicInteger open = new AtomicInteger();
+  private final Function<Key, BufferAccount> queueAccounts;
 
   /** {@code bootstrap} carries the channel type and socket options; the pool picks the event loop. */
   public Pool(Bootstrap bootstrap, HboneSettings settings, PoolConfig config, ProxyMetrics metrics) {
+    this(bootstrap, settings, config, metrics, key -> BufferAccount.UNLIMITED);
+  }
+
+  /**
+   * As {@link #Pool(Bootstrap, HboneSettings, PoolConfig, ProxyMetrics)}; the DATA waiting in a
+   * connection's streams is charged to {@code queueAccounts.apply(key)} (closed with the connection).
+   */
+  public Pool(Bootstrap bootstrap, HboneSettings settings, PoolConfig config, ProxyMetrics metrics,
+      Function<Key, BufferAccount> queueAccounts) {
+    this.queueAccounts = queueAccounts;
     this.bootstrap = bootstrap;
     this.settings = settings;
     this.config = config;
@@ -89,7 +102,8 @@ public final class Pool {
       }
       Promise<Http2StreamChannel> result = loop.newPromise();
       if (entry.pending == null) {
-        entry.pending = HboneConnection.connect(bootstrap.clone().group(loop), dial, tls, key.destination(), settings);
+        entry.pending = HboneConnection.connect(
+            bootstrap.clone().group(loop), dial, tls, key.destination(), settings, queueAccounts.apply(key));
         Future<HboneConnection> pending = entry.pending;
         pending.addListener(f -> {
           if (entry.pending == pending) {

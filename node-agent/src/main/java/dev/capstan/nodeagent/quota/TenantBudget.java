@@ -184,6 +184,16 @@ public final class TenantBudget {
     return new BufferAccount.Pair(new Account(tenant, open), new Account(tenant, open));
   }
 
+  /**
+   * An account for the DATA waiting in one HBONE connection's streams, all of {@code tenant}
+   * ({@code QueuedData}): counted in the tenant's and the node's bytes held, so the tenant's
+   * splices slow down while it drains, but never refused — the HTTP/2 windows bound it. It is not a
+   * connection of the tenant (an idle pooled connection makes no tenant active).
+   */
+  public BufferAccount openQueue(Tenant tenant) {
+    return new Queue(tenant);
+  }
+
   /** Whether {@code t} may read now (the tenant rule, without the connection window). */
   boolean tenantMayRead(Tenant t) {
     long total = held.get();
@@ -477,6 +487,55 @@ public final class TenantBudget {
       }
       // Shares grew for the others.
       wakePaused();
+    }
+  }
+
+  /** The DATA queued in one HBONE connection's streams: counted, never refused. */
+  private final class Queue implements BufferAccount {
+    private final Tenant tenant;
+    private long own;
+    private boolean closed;
+
+    Queue(Tenant tenant) {
+      this.tenant = tenant;
+    }
+
+    @Override
+    public boolean charge(int bytes) {
+      own += bytes;
+      tenant.held.addAndGet(bytes);
+      long total = held.addAndGet(bytes);
+      if (total > peak.get()) {
+        peak.accumulateAndGet(total, Math::max);
+      }
+      if (!tenantMayRead(tenant)) {
+        pause(tenant);
+      }
+      return true;
+    }
+
+    @Override
+    public void release(int bytes) {
+      own -= bytes;
+      tenant.held.addAndGet(-bytes);
+      held.addAndGet(-bytes);
+      wakePaused();
+    }
+
+    @Override
+    public boolean mayRead() {
+      return true;
+    }
+
+    @Override
+    public void onWake(Runnable wake) {}
+
+    @Override
+    public void close() {
+      if (!closed && own > 0) {
+        release((int) own);
+      }
+      closed = true;
     }
   }
 }

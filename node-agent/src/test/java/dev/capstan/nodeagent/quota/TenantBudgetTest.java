@@ -187,4 +187,41 @@ class TenantBudgetTest {
     assertThat(wakes.get()).isEqualTo(1);
     assertThat(connection.second().mayRead()).isTrue();
   }
+
+  @Test
+  void data_queued_in_hbone_streams_counts_against_the_tenant_and_pauses_its_reads() {
+    BufferAccount.Pair connection = budget.open(budget.tenant("noisy"));
+    BufferAccount queue = budget.openQueue(budget.tenant("noisy"));
+    budget.open(budget.tenant("quiet"));
+    AtomicInteger wakes = new AtomicInteger();
+    connection.first().onWake(wakes::incrementAndGet);
+
+    // Never refused (the HTTP/2 windows bound it), but counted: the noisy tenant is over its share.
+    assertThat(queue.charge(800)).isTrue();
+    assertThat(budget.held()).isEqualTo(800);
+    assertThat(budget.tenant("noisy").held()).isEqualTo(800);
+    assertThat(budget.tenant("noisy").paused()).isTrue();
+    assertThat(connection.first().mayRead()).isFalse();
+
+    // The streams read it: released, the tenant resumes and its connection is woken.
+    queue.release(800);
+    assertThat(budget.held()).isZero();
+    assertThat(budget.tenant("noisy").paused()).isFalse();
+    assertThat(wakes.get()).isEqualTo(1);
+    assertThat(connection.first().mayRead()).isTrue();
+  }
+
+  @Test
+  void a_queue_is_not_a_connection_and_closing_it_releases_what_it_still_holds() {
+    BufferAccount queue = budget.openQueue(budget.tenant("idle"));
+    assertThat(budget.tenant("idle").connections()).isZero();
+
+    queue.charge(300);
+    queue.close();
+    queue.close();
+
+    assertThat(budget.held()).isZero();
+    assertThat(budget.tenant("idle").held()).isZero();
+    assertThat(budget.peak()).isEqualTo(300);
+  }
 }
