@@ -1,0 +1,398 @@
+package dev.capstan.waypoint.proxy;
+
+import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.hbone.HboneServer;
+import dev.capstan.core.hbone.HboneSettings;
+import dev.capstan.core.hbone.HboneStreams;
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.model.Endpoint;
+import dev.capstan.core.model.HttpRoute.Backend;
+import dev.capstan.core.model.HttpRoute.Timeouts;
+import dev.capstan.core.model.Service;
+import dev.capstan.core.model.ServicePort;
+import dev.capstan.core.model.Workload;
+import dev.capstan.waypoint.route.HeaderEditor;
+import dev.capstan.waypoint.route.RequestView;
+import dev.capstan.waypoint.route.RouteTable;
+import dev.capstan.waypoint.route.RouteTable.Decision;
+import dev.capstan.waypoint.state.WaypointView;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntUnaryOperator;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The waypoint's request path. A source node agent opens an HBONE stream to the waypoint with
+ * {@code :authority} = the service VIP:port; the stream carries the client's HTTP/1.1.
+ *
+ * <ol>
+ *   <li>Accept: the VIP:port must be a known service (else 400 on the CONNECT); the stream is
+ *       answered 200 and read as HTTP/1.1, one request at a time.
+ *   <li>Route: the service port's {@link RouteTable} picks a rule and a backend (404, 500 or a
+ *       redirect answered here); a service without routes goes to itself.
+ *   <li>Forward: a healthy endpoint of the backend, round robin, through a new CONNECT stream to
+ *       its node agent, as the waypoint's identity, with {@code Forwarded: for=} the original
+ *       source; the request with the route's rewrites and header changes, the response back with
+ *       its header changes.
+ * </ol>
+ *
+ * <p>Requests and responses are read whole (bounded by {@code maxBody}; larger requests get 413).
+ */
+public final class Inbound implements HboneServer.Acceptor {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Inbound.class);
+
+  /**
+   * Settings of the request path.
+   *
+   * @param trustDomain trust domain of the destination identities
+   * @param hbonePort the node agents' HBONE port
+   * @param maxBody largest request or response body read, in bytes
+   * @param defaultTimeout how long a request may wait for its response when its route sets no timeout
+   * @param maxStreamsPerConnection streams per upstream HBONE connection
+   */
+  public record Settings(String trustDomain, int hbonePort, int maxBody, Duration defaultTimeout, int maxStreamsPerConnection) {}
+
+  private final Settings settings;
+  private final Supplier<WaypointView> view;
+  private final Supplier<SslContext> clientTls;
+  private final Upstream upstream;
+  private final AtomicInteger roundRobin = new AtomicInteger();
+  private final IntUnaryOperator random;
+
+  /**
+   * {@code view} is read per request (the current config); {@code clientTls} presents the
+   * waypoint's identity to the node agents; {@code upstream} dials them.
+   */
+  public Inbound(Settings settings, Supplier<WaypointView> view, Supplier<SslContext> clientTls,
+      Bootstrap upstream, HboneSettings hbone) {
+    this(settings, view, clientTls, upstream, hbone, bound -> ThreadLocalRandom.current().nextInt(bound));
+  }
+
+  /** As above, with the source of the weighted choices given (a number in {@code [0, bound)}), for tests. */
+  public Inbound(Settings settings, Supplier<WaypointView> view, Supplier<SslContext> clientTls,
+      Bootstrap upstream, HboneSettings hbone, IntUnaryOperator random) {
+    this.random = random;
+    this.settings = settings;
+    this.view = view;
+    this.clientTls = clientTls;
+    this.upstream = new Upstream(upstream, hbone, settings.maxStreamsPerConnection());
+  }
+
+  @Override
+  public void accept(HboneServer.Request request) {
+    Http2StreamChannel stream = request.stream();
+    WaypointView current = view.get();
+    Optional<Service> service = current.serviceByVip(request.target());
+    if (service.isEmpty()) {
+      LOG.warn("HBONE CONNECT from {} to {}: not a service this waypoint serves (400)", request.peer(), request.target());
+      HboneStreams.refuse(stream, Hbone.BAD_REQUEST);
+      return;
+    }
+    InetSocketAddress source = Optional.ofNullable(request.headers().get(Hbone.FORWARDED))
+        .flatMap(Hbone::parseForwardedFor).orElse(request.peerAddress());
+    stream.pipeline().addLast(new StreamBytes(), new HttpServerCodec(),
+        new HttpObjectAggregator(settings.maxBody()), new Exchange(service.get(), request.target().getPort(), source));
+    HboneStreams.accept(stream);
+    stream.config().setAutoRead(true);
+  }
+
+  @Override
+  public void refused(HboneServer.Refusal refusal) {
+    LOG.warn("HBONE refused from {}: {} ({})", refusal.peerAddress(), refusal.reason(), refusal.detail());
+  }
+
+  /** Closes the upstream connections. */
+  public void close() {
+    upstream.closeAll();
+  }
+
+  /** The requests of one downstream stream, one at a time. */
+  private final class Exchange extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private final Service service;
+    private final int port;
+    private final InetSocketAddress source;
+
+    Exchange(Service service, int port, InetSocketAddress source) {
+      super(false);
+      this.service = service;
+      this.port = port;
+      this.source = source;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+      Channel downstream = ctx.channel();
+      downstream.config().setAutoRead(false); // the next request waits for this one's answer
+      boolean keepAlive = HttpUtil.isKeepAlive(request);
+      if (!request.decoderResult().isSuccess()) {
+        request.release();
+        respond(downstream, false, local(HttpResponseStatus.BAD_REQUEST, "malformed request"));
+        return;
+      }
+      WaypointView current = view.get();
+      RouteTable table = current.routes(service, port);
+      Decision decision = table.isEmpty()
+          ? new Decision.Forward("", 0, new Backend(service.key(), port, 1), pathOf(request.uri()),
+              request.headers().get(HttpHeaderNames.HOST), List.of(), List.of(), List.of(),
+              Timeouts.NONE)
+          : table.route(new View(request), random);
+      if (decision instanceof Decision.NotFound) {
+        request.release();
+        respond(downstream, keepAlive, local(HttpResponseStatus.NOT_FOUND, "no route for " + request.method() + " " + request.uri()));
+      } else if (decision instanceof Decision.NoBackend nb) {
+        request.release();
+        respond(downstream, keepAlive, local(HttpResponseStatus.INTERNAL_SERVER_ERROR, "route " + nb.route() + " rule " + nb.rule() + " has no backend"));
+      } else if (decision instanceof Decision.Redirect r) {
+        request.release();
+        FullHttpResponse response = local(HttpResponseStatus.valueOf(r.status()), "");
+        response.headers().set(HttpHeaderNames.LOCATION, r.location());
+        respond(downstream, keepAlive, response);
+      } else {
+        forward(downstream, keepAlive, request, (Decision.Forward) decision, current);
+      }
+    }
+
+    private void forward(Channel downstream, boolean keepAlive, FullHttpRequest request, Decision.Forward route, WaypointView current) {
+      Optional<Target> target = pickEndpoint(current, route.backend());
+      if (target.isEmpty()) {
+        request.release();
+        respond(downstream, keepAlive, local(HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy endpoint of " + route.backend().service()));
+        return;
+      }
+      String query = request.uri().indexOf('?') < 0 ? "" : request.uri().substring(request.uri().indexOf('?'));
+      request.setUri(route.path() + query);
+      if (route.authority() != null) {
+        request.headers().set(HttpHeaderNames.HOST, route.authority());
+      }
+      route.requestHeaders().forEach(c -> HeaderEditor.apply(c, new Editor(request.headers())));
+      Target t = target.get();
+      Map<String, String> connect = Map.of(Hbone.FORWARDED.toString(), Hbone.forwardedFor(source));
+      upstream.open(downstream.eventLoop(), new Upstream.Key(t.identity(), t.peer()),
+          clientTls.get(), Hbone.authority(t.address()), connect).addListener(f -> {
+            if (!f.isSuccess()) {
+              request.release();
+              LOG.warn("upstream {} for {} failed: {}", t.address(), route.backend().service(), f.cause().getMessage());
+              respond(downstream, keepAlive, local(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream connect failed"));
+              return;
+            }
+            Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
+            Duration timeout = route.timeouts().request() != null ? route.timeouts().request() : settings.defaultTimeout();
+            stream.pipeline().addLast(new StreamBytes(), new HttpClientCodec(), new HttpObjectAggregator(settings.maxBody()),
+                new Answer(downstream, keepAlive, route, timeout));
+            stream.config().setAutoRead(true);
+            HttpUtil.setKeepAlive(request, true);
+            stream.writeAndFlush(request);
+          });
+    }
+
+    private Optional<Target> pickEndpoint(WaypointView current, Backend backend) {
+      Optional<Service> svc = current.service(backend.service());
+      if (svc.isEmpty()) {
+        return Optional.empty();
+      }
+      int targetPort = svc.get().port(backend.port()).map(ServicePort::targetPort).orElse(backend.port());
+      List<Endpoint> healthy = svc.get().endpoints().stream().filter(Endpoint::healthy).toList();
+      for (int i = 0; i < healthy.size(); i++) {
+        Endpoint e = healthy.get(Math.floorMod(roundRobin.getAndIncrement(), healthy.size()));
+        Optional<Workload> w = current.workload(e.workloadUid());
+        if (w.isPresent() && !w.get().ips().isEmpty()) {
+          String ip = w.get().ips().get(0);
+          return Optional.of(new Target(
+              new InetSocketAddress(ip, targetPort), new InetSocketAddress(ip, settings.hbonePort()),
+              new SpiffeId(settings.trustDomain(), w.get().namespace(), w.get().serviceAccount())));
+        }
+      }
+      return Optional.empty();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      LOG.debug("downstream stream failed: {}", cause.toString());
+      ctx.close();
+    }
+  }
+
+  /** An endpoint: where its workload listens, its node agent, its identity. */
+  private record Target(InetSocketAddress address, InetSocketAddress peer, SpiffeId identity) {}
+
+  /** Waits for the upstream's response and relays it. */
+  private final class Answer extends SimpleChannelInboundHandler<FullHttpResponse> {
+    private final Channel downstream;
+    private final boolean keepAlive;
+    private final Decision.Forward route;
+    private final Duration timeout;
+    private ScheduledFuture<?> timer;
+    private boolean done;
+
+    Answer(Channel downstream, boolean keepAlive, Decision.Forward route, Duration timeout) {
+      super(false);
+      this.downstream = downstream;
+      this.keepAlive = keepAlive;
+      this.route = route;
+      this.timeout = timeout;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      timer = ctx.executor().schedule(() -> {
+        if (finish()) {
+          LOG.info("upstream of {} did not answer within {} ms (504)", route.backend().service(), timeout.toMillis());
+          respond(downstream, keepAlive, local(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream timed out"));
+          ctx.close();
+        }
+      }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
+      if (!finish()) {
+        response.release();
+        return;
+      }
+      route.responseHeaders().forEach(c -> HeaderEditor.apply(c, new Editor(response.headers())));
+      response.headers().remove(HttpHeaderNames.CONNECTION);
+      respond(downstream, keepAlive, response);
+      ctx.close(); // one request per upstream stream
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (finish()) {
+        respond(downstream, keepAlive, local(HttpResponseStatus.BAD_GATEWAY, "upstream closed before answering"));
+      }
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (finish()) {
+        respond(downstream, keepAlive, local(HttpResponseStatus.BAD_GATEWAY, "upstream failed"));
+      }
+      ctx.close();
+    }
+
+    private boolean finish() {
+      if (done) {
+        return false;
+      }
+      done = true;
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      return true;
+    }
+  }
+
+  /** Writes a response downstream; then reads the next request, or ends the stream. */
+  private static void respond(Channel downstream, boolean keepAlive, FullHttpResponse response) {
+    if (!downstream.isActive()) {
+      ReferenceCountUtil.release(response);
+      return;
+    }
+    HttpUtil.setContentLength(response, response.content().readableBytes());
+    HttpUtil.setKeepAlive(response, keepAlive);
+    downstream.writeAndFlush(response).addListener((ChannelFutureListener) f -> {
+      if (!keepAlive || !f.isSuccess()) {
+        downstream.close();
+      } else {
+        downstream.config().setAutoRead(true);
+      }
+    });
+  }
+
+  /** A response made by the waypoint itself. */
+  private static FullHttpResponse local(HttpResponseStatus status, String text) {
+    ByteBuf body = text.isEmpty() ? Unpooled.EMPTY_BUFFER : Unpooled.copiedBuffer(text + "\n", StandardCharsets.UTF_8);
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
+    if (body.isReadable()) {
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    }
+    r.headers().set("x-capstan-waypoint", "local");
+    return r;
+  }
+
+  private static String pathOf(String uri) {
+    int q = uri.indexOf('?');
+    return q < 0 ? uri : uri.substring(0, q);
+  }
+
+  /** A request head as the route table reads it. */
+  private record View(FullHttpRequest request) implements RequestView {
+    @Override
+    public String method() {
+      return request.method().name();
+    }
+
+    @Override
+    public String authority() {
+      String host = request.headers().get(HttpHeaderNames.HOST);
+      return host == null ? "" : host;
+    }
+
+    @Override
+    public String path() {
+      return pathOf(request.uri());
+    }
+
+    @Override
+    public String query() {
+      int q = request.uri().indexOf('?');
+      return q < 0 ? "" : request.uri().substring(q + 1);
+    }
+
+    @Override
+    public List<String> headers(String name) {
+      return request.headers().getAll(name);
+    }
+  }
+
+  /** Netty headers as a filter edits them. */
+  private record Editor(HttpHeaders headers) implements HeaderEditor {
+    @Override
+    public void set(String name, String value) {
+      headers.set(name, value);
+    }
+
+    @Override
+    public void add(String name, String value) {
+      headers.add(name, value);
+    }
+
+    @Override
+    public void remove(String name) {
+      headers.remove(name);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** What the waypoint knows of the mesh: services, workloads and routes, indexed for the request path. */
+package dev.capstan.waypoint.state;
