@@ -31,7 +31,9 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -81,8 +83,11 @@ public final class Inbound implements HboneServer.Acceptor {
    * @param maxBody largest request or response body read, in bytes
    * @param defaultTimeout how long a request may wait for its response when its route sets no timeout
    * @param maxStreamsPerConnection streams per upstream HBONE connection
+   * @param maxHeaderSize largest request head (request line and headers) read, in bytes; larger gets 431
+   * @param requestReadTimeout how long a request may take to arrive once its first byte has; then 408
    */
-  public record Settings(String trustDomain, int hbonePort, int maxBody, Duration defaultTimeout, int maxStreamsPerConnection) {}
+  public record Settings(String trustDomain, int hbonePort, int maxBody, Duration defaultTimeout, int maxStreamsPerConnection,
+      int maxHeaderSize, Duration requestReadTimeout) {}
 
   private final Settings settings;
   private final Supplier<WaypointView> view;
@@ -122,7 +127,10 @@ public final class Inbound implements HboneServer.Acceptor {
     }
     InetSocketAddress source = Optional.ofNullable(request.headers().get(Hbone.FORWARDED))
         .flatMap(Hbone::parseForwardedFor).orElse(request.peerAddress());
-    stream.pipeline().addLast(new StreamBytes(), new HttpServerCodec(),
+    HttpDecoderConfig decoding = new HttpDecoderConfig()
+        .setMaxHeaderSize(settings.maxHeaderSize()).setMaxInitialLineLength(settings.maxHeaderSize());
+    stream.pipeline().addLast(new StreamBytes(), new SlowRequest(settings.requestReadTimeout()),
+        new HttpRequestDecoder(decoding), new HttpResponseEncoder(),
         new HttpObjectAggregator(settings.maxBody()), new Exchange(service.get(), request.target().getPort(), source));
     HboneStreams.accept(stream);
     stream.config().setAutoRead(true);
@@ -155,10 +163,15 @@ public final class Inbound implements HboneServer.Acceptor {
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
       Channel downstream = ctx.channel();
       downstream.config().setAutoRead(false); // the next request waits for this one's answer
+      SlowRequest.arrived(downstream);
       boolean keepAlive = HttpUtil.isKeepAlive(request);
       if (!request.decoderResult().isSuccess()) {
+        // The decoder discards the rest of the stream after a bad message: answer and close.
+        Throwable cause = request.decoderResult().cause();
         request.release();
-        respond(downstream, false, local(HttpResponseStatus.BAD_REQUEST, "malformed request"));
+        HttpResponseStatus status = BadRequests.status(cause);
+        LOG.warn("bad request from {} to {}: {} ({})", source, service.key(), cause.getMessage(), status.code());
+        respond(downstream, false, local(status, BadRequests.reason(cause)));
         return;
       }
       WaypointView current = view.get();

@@ -136,7 +136,7 @@ class WaypointPathTest {
 
     SslContext client = tls.client(waypoint);
     inbound = new Inbound(
-        new Inbound.Settings(TestCa.TRUST_DOMAIN, hbonePort, 1 << 20, Duration.ofSeconds(5), 100),
+        new Inbound.Settings(TestCa.TRUST_DOMAIN, hbonePort, 1 << 20, Duration.ofSeconds(5), 100, 8192, Duration.ofMillis(300)),
         () -> view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
         bound -> draws.getAndIncrement() % bound);
     SslContext server = tls.server(waypoint);
@@ -249,6 +249,19 @@ class WaypointPathTest {
       return response;
     }
 
+    /** Writes bytes as they are, past the client's HTTP encoder, and waits for one response. */
+    FullHttpResponse raw(String bytes) throws Exception {
+      stream.eventLoop().submit(() -> stream.pipeline().context(HttpClientCodec.class)
+          .writeAndFlush(Unpooled.copiedBuffer(bytes, StandardCharsets.ISO_8859_1))).get();
+      FullHttpResponse response = responses.poll(10, TimeUnit.SECONDS);
+      assertThat(response).as("a response to the raw request").isNotNull();
+      return response;
+    }
+
+    void awaitEnd() throws InterruptedException {
+      assertThat(stream.closeFuture().await(10, TimeUnit.SECONDS)).as("the waypoint ended the stream").isTrue();
+    }
+
     @Override
     public void close() {
       stream.close();
@@ -346,5 +359,45 @@ class WaypointPathTest {
 
     assertThat(stream.cause()).isInstanceOf(HboneException.class);
     assertThat(((HboneException) stream.cause()).status()).isEqualTo(400);
+  }
+
+  // ------------------------------------------------------------------ bad input
+
+  @Test
+  void oversized_headers_get_431_the_stream_ends_and_other_clients_are_unaffected() throws Exception {
+    try (Client bad = new Client(VIP + ":9080"); Client good = new Client(VIP + ":9080")) {
+      FullHttpResponse r = bad.raw("GET /reviews/1 HTTP/1.1\r\nHost: reviews.shop\r\nx-big: " + "a".repeat(20_000) + "\r\n\r\n");
+      assertThat(r.status().code()).isEqualTo(431);
+      assertThat(body(r)).contains("request headers too large");
+      bad.awaitEnd();
+
+      FullHttpResponse ok = good.get("/reviews/1", Map.of());
+      assertThat(ok.status().code()).isEqualTo(200);
+      ok.release();
+    }
+    assertThat(destinationSaw).hasSize(1);
+  }
+
+  @Test
+  void content_length_with_transfer_encoding_gets_400_and_reaches_no_backend() throws Exception {
+    try (Client client = new Client(VIP + ":9080")) {
+      FullHttpResponse r = client.raw("POST /reviews/1 HTTP/1.1\r\nHost: reviews.shop\r\nContent-Length: 4\r\n"
+          + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+      assertThat(r.status().code()).isEqualTo(400);
+      assertThat(body(r)).contains("malformed request");
+      client.awaitEnd();
+    }
+    assertThat(destinationSaw).isEmpty();
+  }
+
+  @Test
+  void a_request_that_never_completes_gets_408_and_the_stream_ends() throws Exception {
+    try (Client client = new Client(VIP + ":9080")) {
+      FullHttpResponse r = client.raw("GET /reviews/1 HTTP/1.1\r\nHost: reviews.shop\r\nx-slow: 1\r\n");
+      assertThat(r.status().code()).isEqualTo(408);
+      r.release();
+      client.awaitEnd();
+    }
+    assertThat(destinationSaw).isEmpty();
   }
 }
