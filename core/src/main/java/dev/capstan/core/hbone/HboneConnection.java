@@ -2,6 +2,7 @@ package dev.capstan.core.hbone;
 
 import dev.capstan.core.hbone.HboneException.Kind;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Dial;
 import dev.capstan.core.io.Hold;
 import dev.capstan.core.identity.SpiffeVerificationException;
 import dev.capstan.core.tls.SpiffeTrustManager;
@@ -12,6 +13,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
@@ -69,7 +71,8 @@ public final class HboneConnection {
       Bootstrap bootstrap, InetSocketAddress remote, SslContext tls, SpiffeId expectedPeer, HboneSettings settings,
       BufferAccount queued) {
     Bootstrap b = bootstrap.clone();
-    Promise<HboneConnection> promise = b.config().group().next().newPromise();
+    EventLoop loop = b.config().group().next();
+    Promise<HboneConnection> promise = loop.newPromise();
     b.handler(
         new ChannelInitializer<Channel>() {
           @Override
@@ -81,7 +84,7 @@ public final class HboneConnection {
             ch.pipeline().addLast("hbone-handshake", new ClientHandshake(expectedPeer, settings, queued, promise));
           }
         });
-    b.connect(remote)
+    Dial.connect(loop, b, remote, null)
         .addListener(
             f -> {
               if (!f.isSuccess()) {

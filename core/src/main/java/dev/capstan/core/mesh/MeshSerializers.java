@@ -73,7 +73,7 @@ final class MeshSerializers {
         endpoints.add(new Endpoint(uids[i], healthy[i]));
       }
       return new Service(in.readString("namespace"), in.readString("name"), list(in.readArrayOfString("vips")),
-          servicePorts, endpoints);
+          servicePorts, endpoints, in.readString("waypoint"));
     }
 
     @Override
@@ -90,6 +90,7 @@ final class MeshSerializers {
         healthy[i] = s.endpoints().get(i).healthy();
       }
       out.writeArrayOfBoolean("endpointHealthy", healthy);
+      out.writeString("waypoint", s.waypoint());
     }
 
     @Override

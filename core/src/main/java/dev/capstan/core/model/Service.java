@@ -12,9 +12,11 @@ import java.util.Optional;
  * @param vips virtual IPs, in textual IP form
  * @param ports ports of the service
  * @param endpoints workloads backing the service
+ * @param waypoint {@code namespace/name} of the waypoint that carries the service's traffic (label
+ *     {@code capstan.dev/use-waypoint} on the service or its namespace), or {@code null}
  */
 public record Service(
-    String namespace, String name, List<String> vips, List<ServicePort> ports, List<Endpoint> endpoints) {
+    String namespace, String name, List<String> vips, List<ServicePort> ports, List<Endpoint> endpoints, String waypoint) {
 
   public Service {
     Objects.requireNonNull(namespace, "namespace");
@@ -22,6 +24,11 @@ public record Service(
     vips = List.copyOf(vips == null ? List.of() : vips);
     ports = List.copyOf(ports == null ? List.of() : ports);
     endpoints = List.copyOf(endpoints == null ? List.of() : endpoints);
+  }
+
+  /** A service without a waypoint. */
+  public Service(String namespace, String name, List<String> vips, List<ServicePort> ports, List<Endpoint> endpoints) {
+    this(namespace, name, vips, ports, endpoints, null);
   }
 
   /** The key {@code namespace/name}. */

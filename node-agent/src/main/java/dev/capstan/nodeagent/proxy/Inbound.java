@@ -5,6 +5,7 @@ import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.io.BufferAccount;
 import dev.capstan.core.hbone.HboneStreams;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Dial;
 import dev.capstan.core.io.SocketSplice;
 import dev.capstan.core.io.Splice;
 import dev.capstan.core.model.Workload;
@@ -118,14 +119,13 @@ public final class Inbound implements HboneServer.Acceptor {
         dstId.uri(),
         "unknown");
     drain.proxied(stream);
-    Bootstrap dial = upstream.clone().group(stream.eventLoop());
     Optional<InetSocketAddress> from = preservedSource(request, index);
-    (from.isPresent() ? dial.connect(target, from.get()) : dial.connect(target)).addListener(f -> {
+    Dial.connect(stream.eventLoop(), upstream.clone().group(stream.eventLoop()), target, from.orElse(null)).addListener(f -> {
       if (!f.isSuccess()) {
         refuse(request, new ProxyError.UpstreamUnavailable(target, String.valueOf(f.cause().getMessage())));
         return;
       }
-      Channel workload = ((io.netty.channel.ChannelFuture) f).channel();
+      Channel workload = (Channel) f.getNow();
       if (!stream.isActive()) {
         workload.close();
         return;
@@ -191,12 +191,13 @@ public final class Inbound implements HboneServer.Acceptor {
         dst.get().name(), dst.get().namespace(), MeshIndex.identity(config.trustDomain(), dst.get()).uri(), "unknown").plaintext();
     drain.proxied(downstream);
     // The workload sees the client's own address, as without a mesh (a transparent bind).
-    upstream.clone().group(downstream.eventLoop()).connect(target, new InetSocketAddress(source.getAddress(), 0)).addListener(f -> {
+    Dial.connect(downstream.eventLoop(), upstream.clone().group(downstream.eventLoop()), target,
+        new InetSocketAddress(source.getAddress(), 0)).addListener(f -> {
       if (!f.isSuccess()) {
         refusePlaintext(downstream, new ProxyError.UpstreamUnavailable(target, String.valueOf(f.cause().getMessage())));
         return;
       }
-      Channel workload = ((io.netty.channel.ChannelFuture) f).channel();
+      Channel workload = (Channel) f.getNow();
       if (!downstream.isActive()) {
         workload.close();
         return;

@@ -3,6 +3,7 @@ package dev.capstan.nodeagent.proxy;
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneException;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Dial;
 import dev.capstan.core.io.SocketSplice;
 import dev.capstan.core.io.Splice;
 import dev.capstan.core.model.Service;
@@ -40,7 +41,9 @@ import org.slf4j.LoggerFactory;
  *   <li>Source: the workload whose IP is the connection's source address, which must run on this
  *       node. Never anything the app says.
  *   <li>Destination: a service VIP:port (or a service named by a fixed upstream) resolves to a
- *       healthy endpoint, round robin; a workload IP is taken as is; anything else is refused.
+ *       healthy endpoint, round robin; a workload IP is taken as is; anything else is refused. A
+ *       service with a waypoint resolves to one of the waypoint's pods instead, and CONNECT names
+ *       the service's VIP:port (unless the source is that waypoint: one pass at most).
  *   <li>Tunnel: a CONNECT stream {@code :authority = endpoint ip:port} on a pooled HBONE
  *       connection, as the source's identity, to a peer that must prove the destination's identity.
  *   <li>Splice: bytes both ways until both sides close; then accounting and the access log.
@@ -123,7 +126,7 @@ public final class Outbound {
       fail(downstream, handshake, limited.get());
       return;
     }
-    Resolved resolved = resolve(index, destination);
+    Resolved resolved = resolve(index, destination, src.get(), config.hbonePort());
     if (resolved instanceof Resolved.Failed failed) {
       if (config.capture().isPresent() && failed.error() instanceof ProxyError.UnknownDestination
           && destination instanceof Destination.Address address) {
@@ -135,6 +138,9 @@ public final class Outbound {
       return;
     }
     Target target = ((Resolved.Ok) resolved).target();
+    // Through a waypoint, CONNECT names the service (VIP:port) and the waypoint picks the endpoint.
+    Optional<InetSocketAddress> waypointFor = ((Resolved.Ok) resolved).waypointFor();
+    InetSocketAddress authority = waypointFor.orElse(target.address());
     SpiffeId srcId = MeshIndex.identity(config.trustDomain(), src.get());
     SpiffeId dstId = MeshIndex.identity(config.trustDomain(), target.workload());
     Optional<Identities.Entry> cert = identities.get(srcId);
@@ -147,7 +153,7 @@ public final class Outbound {
         REPORTER, src.get().name(), src.get().namespace(), srcId.uri(),
         target.workload().name(), target.workload().namespace(), dstId.uri(),
         target.service().map(s -> s.name() + "." + s.namespace()).orElse("unknown"));
-    if (config.capture().isPresent() && target.workload().node().equals(config.node())) {
+    if (config.capture().isPresent() && target.workload().node().equals(config.node()) && waypointFor.isEmpty()) {
       // A workload of this node: no tunnel, the agent is both ends (the kernel would not capture
       // the agent's own connection to a local pod's HBONE port).
       deliverLocally(downstream, handshake, index, src.get(), srcId, target, labels, start);
@@ -158,7 +164,7 @@ public final class Outbound {
     drain.proxied(downstream);
     Map<String, String> headers =
         Map.of(Hbone.BAGGAGE.toString(), baggage(src.get()), Hbone.FORWARDED.toString(), Hbone.forwardedFor(source));
-    tunnel(downstream, key, cert.get().client(), hbonePeer, Hbone.authority(target.address()), headers, true, f -> {
+    tunnel(downstream, key, cert.get().client(), hbonePeer, Hbone.authority(authority), headers, true, f -> {
           if (!f.isSuccess()) {
             HboneException cause = f.cause() instanceof HboneException h
                 ? h : new HboneException(HboneException.Kind.STREAM_FAILED, String.valueOf(f.cause()));
@@ -259,13 +265,12 @@ public final class Outbound {
    */
   private void dial(
       Channel downstream, InetSocketAddress address, Optional<InetSocketAddress> from, Handshake handshake, Consumer<Channel> connected) {
-    Bootstrap b = direct.clone().group(downstream.eventLoop());
-    (from.isPresent() ? b.connect(address, from.get()) : b.connect(address)).addListener(f -> {
+    Dial.connect(downstream.eventLoop(), direct.clone().group(downstream.eventLoop()), address, from.orElse(null)).addListener(f -> {
       if (!f.isSuccess()) {
         fail(downstream, handshake, new ProxyError.UpstreamUnavailable(address, String.valueOf(f.cause().getMessage())));
         return;
       }
-      Channel upstream = ((ChannelFuture) f).channel();
+      Channel upstream = (Channel) f.getNow();
       if (!downstream.isActive()) {
         upstream.close();
         return;
@@ -275,27 +280,67 @@ public final class Outbound {
   }
 
   private sealed interface Resolved {
-    record Ok(Target target) implements Resolved {}
+    /** Tunnel to {@code target}; via a waypoint, {@code waypointFor} is the service address CONNECT names. */
+    record Ok(Target target, Optional<InetSocketAddress> waypointFor) implements Resolved {
+      Ok(Target target) {
+        this(target, Optional.empty());
+      }
+    }
 
     record Failed(ProxyError error) implements Resolved {}
   }
 
-  private static Resolved resolve(MeshIndex index, Destination destination) {
+  private static Resolved resolve(MeshIndex index, Destination destination, Workload source, int hbonePort) {
     if (destination instanceof Destination.ServiceName byName) {
       return index.service(byName.service())
-          .map(s -> pick(index, s, byName.port()))
+          .map(s -> toService(index, s, byName.port(), null, source, hbonePort))
           .orElse(new Resolved.Failed(new ProxyError.UnknownDestination("service " + byName.service())));
     }
     InetSocketAddress address = ((Destination.Address) destination).address();
     Optional<Service> service = index.serviceByVip(address);
     if (service.isPresent()) {
-      return pick(index, service.get(), address.getPort());
+      return toService(index, service.get(), address.getPort(), address, source, hbonePort);
     }
     Optional<Workload> workload = index.workloadByIp(address.getAddress());
     if (workload.isPresent()) {
       return new Resolved.Ok(new Target(workload.get(), address, Optional.empty()));
     }
     return new Resolved.Failed(new ProxyError.UnknownDestination(Hbone.authority(address)));
+  }
+
+  /**
+   * A service: one of its endpoints, or, when it has a waypoint, one of the waypoint's pods (on the
+   * HBONE port) with the service's address for CONNECT. The waypoint's own connections go straight
+   * to the endpoints: traffic passes a waypoint at most once.
+   */
+  private static Resolved toService(
+      MeshIndex index, Service service, int port, InetSocketAddress dialed, Workload source, int hbonePort) {
+    if (service.waypoint() == null) {
+      return pick(index, service, port);
+    }
+    Optional<Service> waypoint = index.service(service.waypoint());
+    if (waypoint.isEmpty()) {
+      return new Resolved.Failed(new ProxyError.UnknownDestination(
+          "waypoint " + service.waypoint() + " of service " + service.key() + " (no such service in the mesh)"));
+    }
+    if (waypoint.get().endpoints().stream().anyMatch(e -> e.workloadUid().equals(source.uid()))) {
+      return pick(index, service, port);
+    }
+    if (service.port(port).isEmpty()) {
+      return new Resolved.Failed(new ProxyError.NoHealthyEndpoint(service.key(), port));
+    }
+    InetSocketAddress serviceAddress = dialed;
+    if (serviceAddress == null) {
+      if (service.vips().isEmpty()) {
+        return new Resolved.Failed(new ProxyError.UnknownDestination(
+            "service " + service.key() + " has a waypoint but no VIP to name it by"));
+      }
+      serviceAddress = new InetSocketAddress(Hbone.literalIp(service.vips().get(0)).orElseThrow(), port);
+    }
+    InetSocketAddress named = serviceAddress;
+    return index.pick(waypoint.get(), hbonePort)
+        .<Resolved>map(t -> new Resolved.Ok(t, Optional.of(named)))
+        .orElse(new Resolved.Failed(new ProxyError.NoHealthyEndpoint(service.waypoint(), hbonePort)));
   }
 
   private static Resolved pick(MeshIndex index, Service service, int port) {

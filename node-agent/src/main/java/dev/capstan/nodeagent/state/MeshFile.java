@@ -23,6 +23,8 @@ import java.util.Set;
  */
 public final class MeshFile {
 
+  private static final java.util.regex.Pattern WAYPOINT = java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+
   private MeshFile() {}
 
   public static MeshSnapshot parse(String text, String source) {
@@ -64,7 +66,7 @@ public final class MeshFile {
       }
     }
     List<Service> services = f.list("services", (s, i) -> {
-      s.only("namespace", "name", "vips", "ports", "endpoints");
+      s.only("namespace", "name", "vips", "ports", "endpoints", "waypoint");
       List<String> vips = s.strings("vips");
       for (String vip : vips) {
         if (Hbone.literalIp(vip).isEmpty()) {
@@ -87,7 +89,11 @@ public final class MeshFile {
         }
         return new Endpoint(uid, e.bool("healthy", true));
       });
-      return new Service(s.string("namespace"), s.string("name"), vips, ports, endpoints);
+      String waypoint = s.string("waypoint", null);
+      if (waypoint != null && !WAYPOINT.matcher(waypoint).matches()) {
+        throw new ConfigException(s.path() + ".waypoint: '" + waypoint + "' must be <namespace>/<name> of the waypoint's service");
+      }
+      return new Service(s.string("namespace"), s.string("name"), vips, ports, endpoints, waypoint);
     });
     List<AuthorizationPolicy> policies = f.list("policies", (p, i) -> {
       p.only("namespace", "name", "selector", "action", "rules");

@@ -53,6 +53,8 @@ public final class TwoNodeMesh implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
   private final int maxStreams;
   private final String agentYaml;
+  private final String extraWorkloads;
+  private final String extraServices;
 
   public TwoNodeMesh() throws Exception {
     this("");
@@ -70,10 +72,21 @@ public final class TwoNodeMesh implements AutoCloseable {
 
   /** A mesh whose agents' configs end with {@code agentYaml} (e.g. a {@code quota:} block). */
   public TwoNodeMesh(String policies, int maxStreams, String agentYaml) throws Exception {
+    this(policies, maxStreams, agentYaml, "", "");
+  }
+
+  /**
+   * A mesh with more workloads and services: YAML list items (one per line, no indent) appended
+   * to the mesh file's {@code workloads:} and {@code services:}; {@code %hbone} in them is the HBONE port.
+   */
+  public TwoNodeMesh(String policies, int maxStreams, String agentYaml, String extraWorkloads, String extraServices)
+      throws Exception {
     this.maxStreams = maxStreams;
     this.agentYaml = agentYaml;
     dir = Files.createTempDirectory("capstan-mesh");
     hbonePort = freePort();
+    this.extraWorkloads = extraWorkloads.replace("%hbone", String.valueOf(hbonePort));
+    this.extraServices = extraServices.replace("%hbone", String.valueOf(hbonePort));
     b1 = new EchoServer(POD_B1);
     b2 = new EchoServer(POD_B2, b1.port());
     writeMesh("v1", policies, true);
@@ -96,15 +109,18 @@ public final class TwoNodeMesh implements AutoCloseable {
           - {uid: pod-b1, name: backend-1, namespace: shop, serviceAccount: backend, ips: ["%s"], node: node-b, labels: {app: backend}}
           - {uid: pod-b2, name: backend-2, namespace: shop, serviceAccount: backend, ips: ["%s"], node: node-b, labels: {app: backend}}
           - {uid: pod-b3, name: admin-1, namespace: shop, serviceAccount: admin, ips: ["%s"], node: node-b}
+        %s
         services:
           - namespace: shop
             name: backend
             vips: ["%s"]
             ports: [{name: tcp, port: 80, targetPort: %d}]
             endpoints: [{workload: pod-b1}, {workload: pod-b2, healthy: %s}]
+        %s
         policies:
         %s
-        """.formatted(version, POD_A, POD_C, POD_B1, POD_B2, POD_B3, VIP, b1.port(), b2Healthy, policies.isBlank() ? "  []" : policies.indent(2));
+        """.formatted(version, POD_A, POD_C, POD_B1, POD_B2, POD_B3, extraWorkloads.indent(2).stripTrailing(), VIP, b1.port(),
+            b2Healthy, extraServices.indent(2).stripTrailing(), policies.isBlank() ? "  []" : policies.indent(2));
     Path tmp = dir.resolve("mesh.yaml.tmp");
     Files.writeString(tmp, yaml);
     Files.move(tmp, dir.resolve("mesh.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,

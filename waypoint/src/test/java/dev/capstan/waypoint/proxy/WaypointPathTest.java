@@ -10,6 +10,7 @@ import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.hbone.HboneStreams;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Dial;
 import dev.capstan.core.io.Splice;
 import dev.capstan.core.io.Transport;
 import dev.capstan.core.model.Endpoint;
@@ -37,7 +38,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -102,10 +102,7 @@ class WaypointPathTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    // NIO, not epoll: with Netty 4.2.17's epoll transport this test's per-request dials (the
-    // destination agent's, to the app) fail now and then with epoll_ctl ENOENT or ENOTCONN reads
-    // (docs/decisions.md D21); `-Dtest.epoll=true` runs it on epoll to reproduce.
-    transport = Boolean.getBoolean("test.epoll") ? Transport.best() : Transport.nio();
+    transport = Transport.best();
     group = transport.newGroup(2, "waypoint-test");
     tls = ca.tls(TlsEngine.AUTO);
     appPort = freePort();
@@ -189,20 +186,21 @@ class WaypointPathTest {
       @Override
       public void accept(HboneServer.Request request) {
         destinationSaw.add(request.peer().uri() + " " + request.headers().get(Hbone.FORWARDED));
-        new Bootstrap().group(request.stream().eventLoop()).channel(transport.socketChannel())
+        // As the node agent's Inbound dials: from a task, never inline (D21).
+        Bootstrap dial = new Bootstrap().group(request.stream().eventLoop()).channel(transport.socketChannel())
             .option(ChannelOption.AUTO_READ, false).option(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .handler(new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel ch) {}
-            })
-            .connect(request.target()).addListener(f -> {
-              if (!f.isSuccess()) {
-                HboneStreams.refuse(request.stream(), Hbone.SERVICE_UNAVAILABLE);
-                return;
-              }
-              HboneStreams.accept(request.stream());
-              Splice.start(((ChannelFuture) f).channel(), request.stream(), r -> {});
             });
+        Dial.connect(request.stream().eventLoop(), dial, request.target(), null).addListener(f -> {
+          if (!f.isSuccess()) {
+            HboneStreams.refuse(request.stream(), Hbone.SERVICE_UNAVAILABLE);
+            return;
+          }
+          HboneStreams.accept(request.stream());
+          Splice.start((Channel) f.getNow(), request.stream(), r -> {});
+        });
       }
 
       @Override
