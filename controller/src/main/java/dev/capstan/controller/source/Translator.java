@@ -114,14 +114,18 @@ public final class Translator {
     }
     slicesByService.values().forEach(l -> l.sort(Comparator.comparing(s -> nullToEmpty(s.getMetadata().getName()))));
 
+    Map<String, String> namespaceWaypoints = namespaceWaypoints(resources.namespaces(), enrolled);
     List<Service> services = new ArrayList<>();
     for (io.fabric8.kubernetes.api.model.Service svc : resources.services()) {
       String namespace = namespaceOf(svc);
       if (namespace == null || !enrolled.contains(namespace) || svc.getMetadata().getName() == null) {
         continue;
       }
+      String waypoint = waypoint(svc, namespaceWaypoints.get(namespace));
       service(svc, slicesByService.getOrDefault(key(namespace, svc.getMetadata().getName()), List.of()),
-          workloadsByKey, workloadPods).ifPresent(services::add);
+          workloadsByKey, workloadPods)
+          .map(s -> waypoint == null ? s : new Service(s.namespace(), s.name(), s.vips(), s.ports(), s.endpoints(), waypoint))
+          .ifPresent(services::add);
     }
     services.sort(Comparator.comparing(Service::namespace).thenComparing(Service::name));
 
@@ -150,6 +154,58 @@ public final class Translator {
   /** The textual form an IP compares by (IPv6 has many spellings). */
   static String canonicalIp(String ip) {
     return Hbone.literalIp(ip).map(a -> a.getHostAddress()).orElse(ip);
+  }
+
+  /**
+   * Label on a Service or its Namespace naming the waypoint (in the same namespace) that carries the
+   * service's traffic; on a Service, {@value #NO_WAYPOINT} opts it out of its namespace's waypoint.
+   */
+  static final String USE_WAYPOINT_LABEL = "capstan.dev/use-waypoint";
+
+  /** The value of {@link #USE_WAYPOINT_LABEL} that means "no waypoint". */
+  static final String NO_WAYPOINT = "none";
+
+  private static final java.util.regex.Pattern DNS_LABEL = java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+  /** The waypoint name each enrolled namespace's label gives its services. */
+  static Map<String, String> namespaceWaypoints(List<Namespace> namespaces, Set<String> enrolled) {
+    Map<String, String> waypoints = new HashMap<>();
+    for (Namespace n : namespaces) {
+      String name = n.getMetadata() == null ? null : n.getMetadata().getName();
+      String value = name == null || !enrolled.contains(name) ? null : label(n.getMetadata(), USE_WAYPOINT_LABEL);
+      if (value != null && !NO_WAYPOINT.equals(value) && validWaypoint("namespace " + name, value)) {
+        waypoints.put(name, value);
+      }
+    }
+    return waypoints;
+  }
+
+  /**
+   * {@code namespace/name} of the service's waypoint: its own label, else its namespace's; {@code
+   * none} on the service opts out; a value that is not a DNS label is ignored with a warning.
+   */
+  static String waypoint(io.fabric8.kubernetes.api.model.Service svc, String namespaceWaypoint) {
+    String namespace = svc.getMetadata().getNamespace();
+    String own = label(svc.getMetadata(), USE_WAYPOINT_LABEL);
+    if (NO_WAYPOINT.equals(own)) {
+      return null;
+    }
+    if (own != null && validWaypoint("service " + namespace + "/" + svc.getMetadata().getName(), own)) {
+      return own.equals(svc.getMetadata().getName()) ? null : namespace + "/" + own;
+    }
+    if (namespaceWaypoint == null || namespaceWaypoint.equals(svc.getMetadata().getName())) {
+      return null; // the waypoint's own service is reached directly
+    }
+    return namespace + "/" + namespaceWaypoint;
+  }
+
+  private static boolean validWaypoint(String owner, String value) {
+    if (DNS_LABEL.matcher(value).matches()) {
+      return true;
+    }
+    LOG.warn("{}: label {}='{}' ignored: it must name a waypoint in the same namespace (a DNS label)",
+        owner, USE_WAYPOINT_LABEL, value.length() > 80 ? value.substring(0, 80) + "…" : value);
+    return false;
   }
 
   /** Namespace annotation: the namespace's weight in the node agents' buffer budget, 1 to 100. */

@@ -394,4 +394,37 @@ class TranslatorTest {
     assertThat(after.bufferWeights()).containsEntry("gold", 2);
     assertThat(after.version()).isNotEqualTo(v1);
   }
+
+  // ---- waypoints ----
+
+  static Stream<Arguments> waypoints() {
+    return Stream.of(
+        arguments(named("a namespace label sends every service of the namespace to its waypoint", "waypoint"),
+            null, "web", "mall/waypoint"),
+        arguments(named("a service label names the service's own waypoint", null), "reviews-wp", "web", "mall/reviews-wp"),
+        arguments(named("a service label wins over its namespace's", "waypoint"), "reviews-wp", "web", "mall/reviews-wp"),
+        arguments(named("none on a service opts it out of its namespace's waypoint", "waypoint"), "none", "web", null),
+        arguments(named("the waypoint's own service is not sent to itself", "waypoint"), null, "waypoint", null),
+        arguments(named("a value that is not a DNS label is ignored", null), "Bad_Name!", "web", null),
+        arguments(named("without labels there is no waypoint", null), null, "web", null));
+  }
+
+  @ParameterizedTest
+  @MethodSource("waypoints")
+  void services_get_the_waypoint_their_labels_name(String namespaceLabel, String serviceLabel, String serviceName,
+      String expected) {
+    var ns = new io.fabric8.kubernetes.api.model.NamespaceBuilder(namespace("mall", true));
+    if (namespaceLabel != null) {
+      ns.editMetadata().addToLabels(Translator.USE_WAYPOINT_LABEL, namespaceLabel).endMetadata();
+    }
+    var svc = service("mall", serviceName, "web", "10.96.0.20", 80, 8080);
+    if (serviceLabel != null) {
+      svc.editMetadata().addToLabels(Translator.USE_WAYPOINT_LABEL, serviceLabel).endMetadata();
+    }
+    MeshSnapshot snapshot = Translator.translate(new Resources(
+        List.of(ns.build()), List.of(pod("mall", "web-1", "web", "10.0.1.1", "node-1").build()), List.of(svc.build()),
+        List.of(), List.of()));
+
+    assertThat(snapshot.services()).singleElement().satisfies(s -> assertThat(s.waypoint()).isEqualTo(expected));
+  }
 }
