@@ -11,6 +11,7 @@ import dev.capstan.core.model.HttpRoute.Timeouts;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
+import dev.capstan.waypoint.balance.PeakEwma;
 import dev.capstan.waypoint.route.HeaderEditor;
 import dev.capstan.waypoint.route.RequestView;
 import dev.capstan.waypoint.route.RouteTable;
@@ -43,12 +44,12 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntUnaryOperator;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -63,7 +64,7 @@ import org.slf4j.LoggerFactory;
  *       answered 200 and read as HTTP/1.1, one request at a time.
  *   <li>Route: the service port's {@link RouteTable} picks a rule and a backend (404, 500 or a
  *       redirect answered here); a service without routes goes to itself.
- *   <li>Forward: a healthy endpoint of the backend, round robin, through a new CONNECT stream to
+ *   <li>Forward: a healthy endpoint of the backend (P2C over peak EWMA latency), through a new CONNECT stream to
  *       its node agent, as the waypoint's identity, with {@code Forwarded: for=} the original
  *       source; the request with the route's rewrites and header changes, the response back with
  *       its header changes.
@@ -93,7 +94,7 @@ public final class Inbound implements HboneServer.Acceptor {
   private final Supplier<WaypointView> view;
   private final Supplier<SslContext> clientTls;
   private final Upstream upstream;
-  private final AtomicInteger roundRobin = new AtomicInteger();
+  private final PeakEwma balancer = new PeakEwma(TimeUnit.SECONDS.toNanos(10), TimeUnit.MILLISECONDS.toNanos(1), System::nanoTime);
   private final IntUnaryOperator random;
 
   /**
@@ -211,10 +212,12 @@ public final class Inbound implements HboneServer.Acceptor {
       }
       route.requestHeaders().forEach(c -> HeaderEditor.apply(c, new Editor(request.headers())));
       Target t = target.get();
+      PeakEwma.Request inFlight = balancer.start(t.uid());
       Map<String, String> connect = Map.of(Hbone.FORWARDED.toString(), Hbone.forwardedFor(source));
       upstream.open(downstream.eventLoop(), new Upstream.Key(t.identity(), t.peer()),
           clientTls.get(), Hbone.authority(t.address()), connect).addListener(f -> {
             if (!f.isSuccess()) {
+              inFlight.done();
               request.release();
               LOG.warn("upstream {} for {} failed: {}", t.address(), route.backend().service(), f.cause().getMessage());
               respond(downstream, keepAlive, local(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream connect failed"));
@@ -223,31 +226,33 @@ public final class Inbound implements HboneServer.Acceptor {
             Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
             Duration timeout = route.timeouts().request() != null ? route.timeouts().request() : settings.defaultTimeout();
             stream.pipeline().addLast(new StreamBytes(), new HttpClientCodec(), new HttpObjectAggregator(settings.maxBody()),
-                new Answer(downstream, keepAlive, route, timeout));
+                new Answer(downstream, keepAlive, route, timeout, inFlight));
             stream.config().setAutoRead(true);
             HttpUtil.setKeepAlive(request, true);
             stream.writeAndFlush(request);
           });
     }
 
+    /** A healthy endpoint of the backend with an address: P2C over peak EWMA latency ({@link PeakEwma}). */
     private Optional<Target> pickEndpoint(WaypointView current, Backend backend) {
       Optional<Service> svc = current.service(backend.service());
       if (svc.isEmpty()) {
         return Optional.empty();
       }
       int targetPort = svc.get().port(backend.port()).map(ServicePort::targetPort).orElse(backend.port());
-      List<Endpoint> healthy = svc.get().endpoints().stream().filter(Endpoint::healthy).toList();
-      for (int i = 0; i < healthy.size(); i++) {
-        Endpoint e = healthy.get(Math.floorMod(roundRobin.getAndIncrement(), healthy.size()));
-        Optional<Workload> w = current.workload(e.workloadUid());
-        if (w.isPresent() && !w.get().ips().isEmpty()) {
-          String ip = w.get().ips().get(0);
-          return Optional.of(new Target(
-              new InetSocketAddress(ip, targetPort), new InetSocketAddress(ip, settings.hbonePort()),
-              new SpiffeId(settings.trustDomain(), w.get().namespace(), w.get().serviceAccount())));
+      List<Workload> candidates = new ArrayList<>();
+      for (Endpoint e : svc.get().endpoints()) {
+        if (e.healthy()) {
+          current.workload(e.workloadUid()).filter(w -> !w.ips().isEmpty()).ifPresent(candidates::add);
         }
       }
-      return Optional.empty();
+      if (candidates.isEmpty()) {
+        return Optional.empty();
+      }
+      Workload w = candidates.get(balancer.pick(candidates.stream().map(Workload::uid).toList(), random));
+      String ip = w.ips().get(0);
+      return Optional.of(new Target(w.uid(), new InetSocketAddress(ip, targetPort), new InetSocketAddress(ip, settings.hbonePort()),
+          new SpiffeId(settings.trustDomain(), w.namespace(), w.serviceAccount())));
     }
 
     @Override
@@ -257,8 +262,8 @@ public final class Inbound implements HboneServer.Acceptor {
     }
   }
 
-  /** An endpoint: where its workload listens, its node agent, its identity. */
-  private record Target(InetSocketAddress address, InetSocketAddress peer, SpiffeId identity) {}
+  /** An endpoint: its workload, where it listens, its node agent, its identity. */
+  private record Target(String uid, InetSocketAddress address, InetSocketAddress peer, SpiffeId identity) {}
 
   /** Waits for the upstream's response and relays it. */
   private final class Answer extends SimpleChannelInboundHandler<FullHttpResponse> {
@@ -266,11 +271,13 @@ public final class Inbound implements HboneServer.Acceptor {
     private final boolean keepAlive;
     private final Decision.Forward route;
     private final Duration timeout;
+    private final PeakEwma.Request inFlight;
     private ScheduledFuture<?> timer;
     private boolean done;
 
-    Answer(Channel downstream, boolean keepAlive, Decision.Forward route, Duration timeout) {
+    Answer(Channel downstream, boolean keepAlive, Decision.Forward route, Duration timeout, PeakEwma.Request inFlight) {
       super(false);
+      this.inFlight = inFlight;
       this.downstream = downstream;
       this.keepAlive = keepAlive;
       this.route = route;
@@ -321,6 +328,7 @@ public final class Inbound implements HboneServer.Acceptor {
         return false;
       }
       done = true;
+      inFlight.done(); // a failure or a timeout counts as the latency it took
       if (timer != null) {
         timer.cancel(false);
       }
