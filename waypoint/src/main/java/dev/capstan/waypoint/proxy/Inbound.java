@@ -17,6 +17,8 @@ import dev.capstan.waypoint.route.RequestView;
 import dev.capstan.waypoint.route.RouteTable;
 import dev.capstan.waypoint.route.RouteTable.Decision;
 import dev.capstan.waypoint.state.WaypointView;
+import dev.capstan.waypoint.telemetry.RequestTelemetry;
+import dev.capstan.waypoint.telemetry.Traceparent;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -44,6 +46,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -96,19 +99,21 @@ public final class Inbound implements HboneServer.Acceptor {
   private final Upstream upstream;
   private final PeakEwma balancer = new PeakEwma(TimeUnit.SECONDS.toNanos(10), TimeUnit.MILLISECONDS.toNanos(1), System::nanoTime);
   private final IntUnaryOperator random;
+  private final RequestTelemetry telemetry;
 
   /**
    * {@code view} is read per request (the current config); {@code clientTls} presents the
    * waypoint's identity to the node agents; {@code upstream} dials them.
    */
   public Inbound(Settings settings, Supplier<WaypointView> view, Supplier<SslContext> clientTls,
-      Bootstrap upstream, HboneSettings hbone) {
-    this(settings, view, clientTls, upstream, hbone, bound -> ThreadLocalRandom.current().nextInt(bound));
+      Bootstrap upstream, HboneSettings hbone, RequestTelemetry telemetry) {
+    this(settings, view, clientTls, upstream, hbone, telemetry, bound -> ThreadLocalRandom.current().nextInt(bound));
   }
 
   /** As above, with the source of the weighted choices given (a number in {@code [0, bound)}), for tests. */
   public Inbound(Settings settings, Supplier<WaypointView> view, Supplier<SslContext> clientTls,
-      Bootstrap upstream, HboneSettings hbone, IntUnaryOperator random) {
+      Bootstrap upstream, HboneSettings hbone, RequestTelemetry telemetry, IntUnaryOperator random) {
+    this.telemetry = telemetry;
     this.random = random;
     this.settings = settings;
     this.view = view;
@@ -132,7 +137,8 @@ public final class Inbound implements HboneServer.Acceptor {
         .setMaxHeaderSize(settings.maxHeaderSize()).setMaxInitialLineLength(settings.maxHeaderSize());
     stream.pipeline().addLast(new StreamBytes(), new SlowRequest(settings.requestReadTimeout()),
         new HttpRequestDecoder(decoding), new HttpResponseEncoder(),
-        new HttpObjectAggregator(settings.maxBody()), new Exchange(service.get(), request.target().getPort(), source));
+        new HttpObjectAggregator(settings.maxBody()),
+        new Exchange(service.get(), request.target().getPort(), source, request.peer().uri()));
     HboneStreams.accept(stream);
     stream.config().setAutoRead(true);
   }
@@ -152,12 +158,14 @@ public final class Inbound implements HboneServer.Acceptor {
     private final Service service;
     private final int port;
     private final InetSocketAddress source;
+    private final String principal;
 
-    Exchange(Service service, int port, InetSocketAddress source) {
+    Exchange(Service service, int port, InetSocketAddress source, String principal) {
       super(false);
       this.service = service;
       this.port = port;
       this.source = source;
+      this.principal = principal;
     }
 
     @Override
@@ -165,6 +173,7 @@ public final class Inbound implements HboneServer.Acceptor {
       Channel downstream = ctx.channel();
       downstream.config().setAutoRead(false); // the next request waits for this one's answer
       SlowRequest.arrived(downstream);
+      Call call = new Call(Hbone.authority(source), principal, service.key(), request);
       boolean keepAlive = HttpUtil.isKeepAlive(request);
       if (!request.decoderResult().isSuccess()) {
         // The decoder discards the rest of the stream after a bad message: answer and close.
@@ -172,9 +181,13 @@ public final class Inbound implements HboneServer.Acceptor {
         request.release();
         HttpResponseStatus status = BadRequests.status(cause);
         LOG.warn("bad request from {} to {}: {} ({})", source, service.key(), cause.getMessage(), status.code());
-        respond(downstream, false, local(status, BadRequests.reason(cause)));
+        respond(call.flag("bad_request"), downstream, false, local(status, BadRequests.reason(cause)));
         return;
       }
+      // W3C trace context: the caller's trace, this hop's span.
+      Traceparent trace = Traceparent.next(request.headers().get(TRACEPARENT), ThreadLocalRandom.current()::nextLong);
+      request.headers().set(TRACEPARENT, trace.header());
+      call.traceId = trace.traceId();
       WaypointView current = view.get();
       RouteTable table = current.routes(service, port);
       Decision decision = table.isEmpty()
@@ -184,25 +197,33 @@ public final class Inbound implements HboneServer.Acceptor {
           : table.route(new View(request), random);
       if (decision instanceof Decision.NotFound) {
         request.release();
-        respond(downstream, keepAlive, local(HttpResponseStatus.NOT_FOUND, "no route for " + request.method() + " " + request.uri()));
+        respond(call.flag("no_route"), downstream, keepAlive,
+            local(HttpResponseStatus.NOT_FOUND, "no route for " + request.method() + " " + request.uri()));
       } else if (decision instanceof Decision.NoBackend nb) {
         request.release();
-        respond(downstream, keepAlive, local(HttpResponseStatus.INTERNAL_SERVER_ERROR, "route " + nb.route() + " rule " + nb.rule() + " has no backend"));
+        call.route = nb.route();
+        respond(call.flag("no_backend"), downstream, keepAlive,
+            local(HttpResponseStatus.INTERNAL_SERVER_ERROR, "route " + nb.route() + " rule " + nb.rule() + " has no backend"));
       } else if (decision instanceof Decision.Redirect r) {
         request.release();
         FullHttpResponse response = local(HttpResponseStatus.valueOf(r.status()), "");
         response.headers().set(HttpHeaderNames.LOCATION, r.location());
-        respond(downstream, keepAlive, response);
+        call.route = r.route();
+        respond(call.flag("redirect"), downstream, keepAlive, response);
       } else {
-        forward(downstream, keepAlive, request, (Decision.Forward) decision, current);
+        forward(call, downstream, keepAlive, request, (Decision.Forward) decision, current);
       }
     }
 
-    private void forward(Channel downstream, boolean keepAlive, FullHttpRequest request, Decision.Forward route, WaypointView current) {
+    private void forward(
+        Call call, Channel downstream, boolean keepAlive, FullHttpRequest request, Decision.Forward route, WaypointView current) {
+      call.route = route.route();
+      call.backend = route.backend().service();
       Optional<Target> target = pickEndpoint(current, route.backend());
       if (target.isEmpty()) {
         request.release();
-        respond(downstream, keepAlive, local(HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy endpoint of " + route.backend().service()));
+        respond(call.flag("no_healthy_endpoint"), downstream, keepAlive,
+            local(HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy endpoint of " + route.backend().service()));
         return;
       }
       String query = request.uri().indexOf('?') < 0 ? "" : request.uri().substring(request.uri().indexOf('?'));
@@ -212,6 +233,7 @@ public final class Inbound implements HboneServer.Acceptor {
       }
       route.requestHeaders().forEach(c -> HeaderEditor.apply(c, new Editor(request.headers())));
       Target t = target.get();
+      call.endpoint = Hbone.authority(t.address());
       PeakEwma.Request inFlight = balancer.start(t.uid());
       Map<String, String> connect = Map.of(Hbone.FORWARDED.toString(), Hbone.forwardedFor(source));
       upstream.open(downstream.eventLoop(), new Upstream.Key(t.identity(), t.peer()),
@@ -220,13 +242,14 @@ public final class Inbound implements HboneServer.Acceptor {
               inFlight.done();
               request.release();
               LOG.warn("upstream {} for {} failed: {}", t.address(), route.backend().service(), f.cause().getMessage());
-              respond(downstream, keepAlive, local(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream connect failed"));
+              respond(call.flag("upstream_connect_failed"), downstream, keepAlive,
+                  local(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream connect failed"));
               return;
             }
             Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
             Duration timeout = route.timeouts().request() != null ? route.timeouts().request() : settings.defaultTimeout();
             stream.pipeline().addLast(new StreamBytes(), new HttpClientCodec(), new HttpObjectAggregator(settings.maxBody()),
-                new Answer(downstream, keepAlive, route, timeout, inFlight));
+                new Answer(call, downstream, keepAlive, route, timeout, inFlight));
             stream.config().setAutoRead(true);
             HttpUtil.setKeepAlive(request, true);
             stream.writeAndFlush(request);
@@ -267,6 +290,7 @@ public final class Inbound implements HboneServer.Acceptor {
 
   /** Waits for the upstream's response and relays it. */
   private final class Answer extends SimpleChannelInboundHandler<FullHttpResponse> {
+    private final Call call;
     private final Channel downstream;
     private final boolean keepAlive;
     private final Decision.Forward route;
@@ -275,8 +299,9 @@ public final class Inbound implements HboneServer.Acceptor {
     private ScheduledFuture<?> timer;
     private boolean done;
 
-    Answer(Channel downstream, boolean keepAlive, Decision.Forward route, Duration timeout, PeakEwma.Request inFlight) {
+    Answer(Call call, Channel downstream, boolean keepAlive, Decision.Forward route, Duration timeout, PeakEwma.Request inFlight) {
       super(false);
+      this.call = call;
       this.inFlight = inFlight;
       this.downstream = downstream;
       this.keepAlive = keepAlive;
@@ -289,7 +314,7 @@ public final class Inbound implements HboneServer.Acceptor {
       timer = ctx.executor().schedule(() -> {
         if (finish()) {
           LOG.info("upstream of {} did not answer within {} ms (504)", route.backend().service(), timeout.toMillis());
-          respond(downstream, keepAlive, local(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream timed out"));
+          respond(call.flag("upstream_timeout"), downstream, keepAlive, local(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream timed out"));
           ctx.close();
         }
       }, timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -303,14 +328,15 @@ public final class Inbound implements HboneServer.Acceptor {
       }
       route.responseHeaders().forEach(c -> HeaderEditor.apply(c, new Editor(response.headers())));
       response.headers().remove(HttpHeaderNames.CONNECTION);
-      respond(downstream, keepAlive, response);
+      respond(call, downstream, keepAlive, response);
       ctx.close(); // one request per upstream stream
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       if (finish()) {
-        respond(downstream, keepAlive, local(HttpResponseStatus.BAD_GATEWAY, "upstream closed before answering"));
+        respond(call.flag("upstream_closed"), downstream, keepAlive,
+            local(HttpResponseStatus.BAD_GATEWAY, "upstream closed before answering"));
       }
       ctx.fireChannelInactive();
     }
@@ -318,7 +344,7 @@ public final class Inbound implements HboneServer.Acceptor {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       if (finish()) {
-        respond(downstream, keepAlive, local(HttpResponseStatus.BAD_GATEWAY, "upstream failed"));
+        respond(call.flag("upstream_failed"), downstream, keepAlive, local(HttpResponseStatus.BAD_GATEWAY, "upstream failed"));
       }
       ctx.close();
     }
@@ -336,8 +362,9 @@ public final class Inbound implements HboneServer.Acceptor {
     }
   }
 
-  /** Writes a response downstream; then reads the next request, or ends the stream. */
-  private static void respond(Channel downstream, boolean keepAlive, FullHttpResponse response) {
+  /** Writes a response downstream and records the call; then reads the next request, or ends the stream. */
+  private void respond(Call call, Channel downstream, boolean keepAlive, FullHttpResponse response) {
+    call.finished(response.status().code(), response.content().readableBytes());
     if (!downstream.isActive()) {
       ReferenceCountUtil.release(response);
       return;
@@ -351,6 +378,53 @@ public final class Inbound implements HboneServer.Acceptor {
         downstream.config().setAutoRead(true);
       }
     });
+  }
+
+  private static final String TRACEPARENT = "traceparent";
+
+  /** One request's facts for its telemetry, filled in as it goes (on its event loop). */
+  private final class Call {
+    private final Instant start = Instant.now();
+    private final long startNanos = System.nanoTime();
+    private final String source;
+    private final String principal;
+    private final String service;
+    private final String method;
+    private final String authority;
+    private final String path;
+    private final long requestBytes;
+    String route = "";
+    String backend = "";
+    String endpoint = "";
+    String traceId = "";
+    private String flag = "";
+    private boolean recorded;
+
+    Call(String source, String principal, String service, FullHttpRequest request) {
+      this.source = source;
+      this.principal = principal;
+      this.service = service;
+      this.method = request.method().name();
+      String host = request.headers().get(HttpHeaderNames.HOST);
+      this.authority = host == null ? "" : host;
+      this.path = pathOf(request.uri());
+      this.requestBytes = request.content().readableBytes();
+    }
+
+    /** Why the waypoint answered itself. */
+    Call flag(String why) {
+      flag = why;
+      return this;
+    }
+
+    void finished(int status, long responseBytes) {
+      if (recorded) {
+        return;
+      }
+      recorded = true;
+      telemetry.record(new RequestTelemetry.Entry(start, Duration.ofNanos(System.nanoTime() - startNanos), source, principal,
+          method, authority, path, status, service, route, backend, endpoint, requestBytes, responseBytes, traceId, flag));
+    }
   }
 
   /** A response made by the waypoint itself. */

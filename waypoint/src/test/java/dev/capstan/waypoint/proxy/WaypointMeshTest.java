@@ -14,6 +14,8 @@ import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.MeshTls;
 import dev.capstan.nodeagent.testing.TwoNodeMesh;
 import dev.capstan.waypoint.state.WaypointView;
+import dev.capstan.waypoint.telemetry.RequestTelemetry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -91,7 +93,8 @@ class WaypointMeshTest {
     group = transport.newGroup(1, "waypoint");
     waypoint = new Inbound(
         new Inbound.Settings("cluster.local", mesh.hbonePort(), 1 << 20, Duration.ofSeconds(5), 100, 8192, Duration.ofSeconds(5)),
-        () -> view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults());
+        () -> view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
+        new RequestTelemetry(new SimpleMeterRegistry()));
     listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
         .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(identity.identity(), server)),
             HboneSettings.defaults(), waypoint))

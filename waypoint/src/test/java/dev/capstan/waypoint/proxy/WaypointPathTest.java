@@ -34,6 +34,8 @@ import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.MeshTls;
 import dev.capstan.core.tls.TlsEngine;
 import dev.capstan.waypoint.state.WaypointView;
+import dev.capstan.waypoint.telemetry.RequestTelemetry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -91,6 +93,8 @@ class WaypointPathTest {
   /** What the destination agent saw: peer identity and Forwarded, per CONNECT. */
   private final List<String> destinationSaw = new CopyOnWriteArrayList<>();
   private final AtomicInteger draws = new AtomicInteger();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final List<RequestTelemetry.Entry> logged = new CopyOnWriteArrayList<>();
   private final List<HttpServer> backends = new ArrayList<>();
   private EventLoopGroup group;
   private Transport transport;
@@ -135,7 +139,7 @@ class WaypointPathTest {
     inbound = new Inbound(
         new Inbound.Settings(TestCa.TRUST_DOMAIN, hbonePort, 1 << 20, Duration.ofSeconds(5), 100, 8192, Duration.ofMillis(300)),
         () -> view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
-        bound -> draws.getAndIncrement() % bound);
+        new RequestTelemetry(registry, logged::add), bound -> draws.getAndIncrement() % bound);
     SslContext server = tls.server(waypoint);
     Channel l = new ServerBootstrap().group(group).channel(transport.serverChannel())
         .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(waypoint.identity(), server)),
@@ -171,6 +175,8 @@ class WaypointPathTest {
       exchange.getResponseHeaders().add("x-path", exchange.getRequestURI().toString());
       String tag = exchange.getRequestHeaders().getFirst("x-route");
       exchange.getResponseHeaders().add("x-route-seen", tag == null ? "none" : tag);
+      String trace = exchange.getRequestHeaders().getFirst("traceparent");
+      exchange.getResponseHeaders().add("x-traceparent-seen", trace == null ? "none" : trace);
       exchange.sendResponseHeaders(200, body.length);
       exchange.getResponseBody().write(body);
       exchange.close();
@@ -397,5 +403,54 @@ class WaypointPathTest {
       client.awaitEnd();
     }
     assertThat(destinationSaw).isEmpty();
+  }
+
+  // ------------------------------------------------------------------ telemetry
+
+  @Test
+  void every_request_is_counted_by_response_code_and_logged_with_its_route_backend_and_trace() throws Exception {
+    try (Client client = new Client(VIP + ":9080")) {
+      for (int i = 0; i < 3; i++) {
+        body(client.get("/anything/" + i, Map.of("x-canary", "always")));
+      }
+      body(client.get("/nowhere", Map.of()));
+    }
+    String principal = SpiffeId.of(TestCa.TRUST_DOMAIN, "shop", "frontend").uri();
+    assertThat(registry.get("istio_requests_total").tag("response_code", "200").tag("source_principal", principal)
+        .tag("destination_service_name", "reviews").counter().count()).isEqualTo(3);
+    assertThat(registry.get("istio_requests_total").tag("response_code", "404").counter().count()).isEqualTo(1);
+    assertThat(registry.get("istio_request_duration_milliseconds").tag("response_code", "200").timer().count()).isEqualTo(3);
+
+    assertThat(logged).hasSize(4);
+    RequestTelemetry.Entry ok = logged.get(0);
+    assertThat(ok.status()).isEqualTo(200);
+    assertThat(ok.source()).isEqualTo("10.0.0.5:40000");
+    assertThat(ok.route()).isEqualTo("shop/reviews");
+    assertThat(ok.backend()).isEqualTo("shop/reviews-v2");
+    assertThat(ok.endpoint()).isEqualTo(V2_IP + ":" + appPort);
+    assertThat(ok.responseBytes()).isEqualTo(2);
+    assertThat(ok.traceId()).hasSize(32);
+    assertThat(ok.flag()).isEmpty();
+    RequestTelemetry.Entry notFound = logged.get(3);
+    assertThat(notFound.status()).isEqualTo(404);
+    assertThat(notFound.flag()).isEqualTo("no_route");
+    assertThat(notFound.path()).isEqualTo("/nowhere");
+  }
+
+  @Test
+  void the_callers_trace_is_kept_with_a_new_span_and_a_trace_is_started_when_there_is_none() throws Exception {
+    String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    try (Client client = new Client(VIP + ":9080")) {
+      FullHttpResponse continued = client.get("/reviews/1", Map.of("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01"));
+      String seen = continued.headers().get("x-traceparent-seen");
+      continued.release();
+      assertThat(seen).matches("00-" + traceId + "-[0-9a-f]{16}-01").doesNotContain("00f067aa0ba902b7");
+
+      FullHttpResponse started = client.get("/reviews/2", Map.of("traceparent", "not a trace"));
+      String fresh = started.headers().get("x-traceparent-seen");
+      started.release();
+      assertThat(fresh).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01").doesNotContain(traceId);
+      assertThat(logged.get(1).traceId()).isEqualTo(fresh.substring(3, 35));
+    }
   }
 }
