@@ -119,7 +119,7 @@ public final class Inbound implements HboneServer.Acceptor {
         dstId.uri(),
         "unknown");
     drain.proxied(stream);
-    Optional<InetSocketAddress> from = preservedSource(request, index);
+    Optional<InetSocketAddress> from = preservedSource(request, index, dst.get());
     Dial.connect(stream.eventLoop(), upstream.clone().group(stream.eventLoop()), target, from.orElse(null)).addListener(f -> {
       if (!f.isSuccess()) {
         refuse(request, new ProxyError.UpstreamUnavailable(target, String.valueOf(f.cause().getMessage())));
@@ -148,15 +148,33 @@ public final class Inbound implements HboneServer.Acceptor {
    * then the agent binds its connection to it transparently (replies come back through the
    * redirect's policy routing). Otherwise the workload sees the node's address.
    */
-  private Optional<InetSocketAddress> preservedSource(HboneServer.Request request, MeshIndex index) {
+  private Optional<InetSocketAddress> preservedSource(HboneServer.Request request, MeshIndex index, Workload dst) {
     if (config.capture().isEmpty()) {
       return Optional.empty();
     }
-    return Hbone.parseForwardedFor(request.headers().get(Hbone.FORWARDED))
-        .filter(claimed -> index.workloadByIp(claimed.getAddress())
-            .map(w -> MeshIndex.identity(config.trustDomain(), w).equals(request.peer()))
-            .orElse(false))
+    return trustedForwarded(index, dst, request.peer(), request.peerAddress().getAddress(),
+        request.headers().get(Hbone.FORWARDED), config.trustDomain())
         .map(claimed -> new InetSocketAddress(claimed.getAddress(), 0));
+  }
+
+  /**
+   * The client a tunnel's {@code Forwarded: for=} names, when it may be believed: a source agent
+   * may only name a pod of the identity it proved (D17); a waypoint of the destination — its
+   * identity, connecting from that waypoint pod's own address — may name any client, since it
+   * terminates the client's connection (DESIGN "A connection's path"). Anyone else's is ignored.
+   */
+  static Optional<InetSocketAddress> trustedForwarded(
+      MeshIndex index, Workload dst, SpiffeId peer, java.net.InetAddress peerIp, CharSequence forwarded, String trustDomain) {
+    Optional<InetSocketAddress> claimed = Hbone.parseForwardedFor(forwarded);
+    if (claimed.isEmpty()) {
+      return Optional.empty();
+    }
+    if (index.isWaypointOf(dst, peer, peerIp, trustDomain)) {
+      return claimed;
+    }
+    return claimed.filter(c -> index.workloadByIp(c.getAddress())
+        .map(w -> MeshIndex.identity(trustDomain, w).equals(peer))
+        .orElse(false));
   }
 
   /**

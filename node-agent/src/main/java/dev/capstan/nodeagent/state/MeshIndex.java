@@ -12,9 +12,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A mesh snapshot indexed for the lookups of the data path. Immutable but for round-robin cursors. */
@@ -32,6 +34,8 @@ public final class MeshIndex {
   private final Map<String, Service> servicesByKey = new HashMap<>();
   private final Map<String, List<AuthorizationPolicy>> policiesByNamespace = new HashMap<>();
   private final Map<String, AtomicInteger> cursors = new HashMap<>();
+  /** For each workload behind a service with a waypoint: the uids of that waypoint's pods. */
+  private final Map<String, Set<String>> waypointPods = new HashMap<>();
 
   public MeshIndex(MeshSnapshot snapshot) {
     this(snapshot, parse(snapshot.workloads()));
@@ -82,6 +86,28 @@ public final class MeshIndex {
     for (AuthorizationPolicy p : snapshot.policies()) {
       policiesByNamespace.computeIfAbsent(p.namespace(), k -> new ArrayList<>()).add(p);
     }
+    for (Service s : snapshot.services()) {
+      Service waypoint = s.waypoint() == null ? null : servicesByKey.get(s.waypoint());
+      if (waypoint == null) {
+        continue;
+      }
+      for (Endpoint e : s.endpoints()) {
+        Set<String> pods = waypointPods.computeIfAbsent(e.workloadUid(), k -> new HashSet<>());
+        waypoint.endpoints().forEach(w -> pods.add(w.workloadUid()));
+      }
+    }
+  }
+
+  /**
+   * Whether {@code peer}, connecting from {@code peerIp}, is a pod of a waypoint that serves
+   * {@code destination} (a waypoint of a service the destination backs): its identity and its own
+   * address both. Only such a peer's {@code Forwarded} is taken as the original client.
+   */
+  public boolean isWaypointOf(Workload destination, SpiffeId peer, InetAddress peerIp, String trustDomain) {
+    Workload at = workloadsByIp.get(peerIp);
+    return at != null
+        && waypointPods.getOrDefault(destination.uid(), Set.of()).contains(at.uid())
+        && identity(trustDomain, at).equals(peer);
   }
 
   public static MeshIndex empty() {
