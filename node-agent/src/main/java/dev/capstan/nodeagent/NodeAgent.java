@@ -1,5 +1,6 @@
 package dev.capstan.nodeagent;
 
+import dev.capstan.core.mesh.MeshFile;
 import dev.capstan.core.admin.AdminServers;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.identity.SpiffeId;

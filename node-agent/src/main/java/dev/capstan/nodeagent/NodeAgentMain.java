@@ -8,7 +8,7 @@ import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.Issuer;
 import dev.capstan.core.tls.Pem;
 import dev.capstan.nodeagent.config.AgentConfig;
-import dev.capstan.nodeagent.state.MeshFile;
+import dev.capstan.core.mesh.MeshFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

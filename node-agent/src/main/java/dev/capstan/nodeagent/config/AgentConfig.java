@@ -1,5 +1,6 @@
 package dev.capstan.nodeagent.config;
 
+import dev.capstan.core.mesh.MeshFile;
 import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.config.Fields;
 import dev.capstan.core.hbone.Hbone;

@@ -1,5 +1,6 @@
 package dev.capstan.nodeagent.state;
 
+import dev.capstan.core.mesh.MeshFile;
 import dev.capstan.core.config.ConfigException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

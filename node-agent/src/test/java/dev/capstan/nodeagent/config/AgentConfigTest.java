@@ -1,5 +1,6 @@
 package dev.capstan.nodeagent.config;
 
+import dev.capstan.core.mesh.MeshFile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.argumentSet;

@@ -60,6 +60,16 @@ public final class WaypointView {
     return Optional.ofNullable(workloads.get(uid));
   }
 
+  /** How many HTTPRoutes this version has. */
+  public int routeCount() {
+    return routes.size();
+  }
+
+  /** The routes' {@code namespace/name}, for the config dump. */
+  public List<String> routeKeys() {
+    return routes.stream().map(HttpRoute::key).toList();
+  }
+
   /** The routing table of a service port, compiled once per version. */
   public RouteTable routes(Service service, int port) {
     return tables.computeIfAbsent(service.key() + ":" + port, k -> RouteTable.compile(routes, service.key(), port));

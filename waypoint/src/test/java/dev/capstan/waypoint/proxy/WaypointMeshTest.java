@@ -3,24 +3,9 @@ package dev.capstan.waypoint.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.capstan.core.hbone.HboneServer;
-import dev.capstan.core.hbone.HboneSettings;
-import dev.capstan.core.io.Transport;
-import dev.capstan.core.model.Endpoint;
-import dev.capstan.core.model.Service;
-import dev.capstan.core.model.ServicePort;
-import dev.capstan.core.model.Workload;
-import dev.capstan.core.tls.CertifiedKey;
-import dev.capstan.core.tls.MeshTls;
 import dev.capstan.nodeagent.testing.TwoNodeMesh;
-import dev.capstan.waypoint.state.WaypointView;
-import dev.capstan.waypoint.telemetry.RequestTelemetry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.EventLoopGroup;
-import io.netty.handler.ssl.SslContext;
+import dev.capstan.waypoint.Waypoint;
+import dev.capstan.waypoint.config.WaypointConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -28,10 +13,10 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -51,9 +36,8 @@ class WaypointMeshTest {
 
   private TwoNodeMesh mesh;
   private HttpServer app;
-  private EventLoopGroup group;
-  private Channel listener;
-  private Inbound waypoint;
+  private Waypoint waypoint;
+  private Path routes;
   private final List<String> appSaw = new CopyOnWriteArrayList<>();
 
   @BeforeEach
@@ -81,36 +65,46 @@ class WaypointMeshTest {
         - {namespace: shop, name: waypoint, vips: [], ports: [{name: hbone, port: %%hbone}], endpoints: [{workload: pod-w}]}
         """.formatted(REVIEWS_VIP, appPort));
 
-    Workload r1 = new Workload("pod-r1", "reviews-1", "shop", "reviews", List.of(POD_R1), "node-b", Map.of(), null);
-    Service reviews = new Service("shop", "reviews", List.of(REVIEWS_VIP), List.of(new ServicePort("http", 9080, appPort)),
-        List.of(new Endpoint("pod-r1", true)), "shop/waypoint");
-    WaypointView view = new WaypointView("v1", List.of(reviews), List.of(r1), List.of());
-    MeshTls tls = mesh.tls();
-    CertifiedKey identity = mesh.certificate("shop", "waypoint");
-    SslContext client = tls.client(identity);
-    SslContext server = tls.server(identity);
-    Transport transport = Transport.best();
-    group = transport.newGroup(1, "waypoint");
-    waypoint = new Inbound(
-        new Inbound.Settings("cluster.local", mesh.hbonePort(), 1 << 20, Duration.ofSeconds(5), 100, 8192, Duration.ofSeconds(5)),
-        () -> view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
-        new RequestTelemetry(new SimpleMeterRegistry()));
-    listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
-        .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(identity.identity(), server)),
-            HboneSettings.defaults(), waypoint))
-        .bind(new InetSocketAddress(POD_W, mesh.hbonePort())).sync().channel();
+    // The waypoint as it runs: its config, the mesh file and certificates the agents use, a routes directory.
+    routes = mesh.dir().resolve("routes");
+    Files.createDirectories(routes);
+    writeRoute("""
+        - matches: [{path: {type: PathPrefix, value: /reviews}}]
+          backendRefs: [{name: reviews, port: 9080}]
+        """);
+    Path config = mesh.dir().resolve("waypoint.yaml");
+    Files.writeString(config, """
+        namespace: shop
+        listen: %s:%d
+        hbonePort: %d
+        certs: certs
+        mesh: mesh.yaml
+        routes: routes
+        admin: 127.0.0.1:0
+        metrics: 127.0.0.1:0
+        ready: 127.0.0.1:0
+        reloadInterval: 100ms
+        """.formatted(POD_W, mesh.hbonePort(), mesh.hbonePort()));
+    waypoint = Waypoint.start(WaypointConfig.load(config));
+  }
+
+  private void writeRoute(String rules) throws Exception {
+    Path tmp = routes.resolve("reviews.yaml.tmp");
+    Files.writeString(tmp, """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          parentRefs: [{group: "", kind: Service, name: reviews, port: 9080}]
+          rules:
+        %s""".formatted(rules.indent(2)));
+    Files.move(tmp, routes.resolve("reviews.yaml"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
   @AfterEach
   void tearDown() throws Exception {
     if (waypoint != null) {
       waypoint.close();
-    }
-    if (listener != null) {
-      listener.close().sync();
-    }
-    if (group != null) {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
     if (mesh != null) {
       mesh.close();
@@ -164,8 +158,36 @@ class WaypointMeshTest {
   }
 
   @Test
+  void routes_come_from_the_route_files_and_a_changed_file_is_applied() throws Exception {
+    TwoNodeMesh.Connected connected = mesh.explicitConnect(TwoNodeMesh.POD_A, REVIEWS_VIP + ":9080");
+    try (Socket s = connected.socket()) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("GET /ratings HTTP/1.1\r\nHost: reviews.shop\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readResponse(s.getInputStream())[0]).as("no rule for /ratings yet").startsWith("HTTP/1.1 404");
+
+      String before = waypoint.view().version();
+      writeRoute("""
+          - matches: [{path: {type: PathPrefix, value: /reviews}}, {path: {type: PathPrefix, value: /ratings}}]
+            backendRefs: [{name: reviews, port: 9080}]
+          """);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (waypoint.view().version().equals(before)) {
+        assertThat(System.nanoTime()).as("the waypoint reloads the changed route file").isLessThan(deadline);
+        Thread.sleep(20);
+      }
+
+      s.getOutputStream().write("GET /ratings HTTP/1.1\r\nHost: reviews.shop\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      String[] ok = readResponse(s.getInputStream());
+      assertThat(ok[0]).startsWith("HTTP/1.1 200");
+      assertThat(ok[1]).isEqualTo("reviews-1");
+    }
+    assertThat(appSaw).containsExactly("GET /ratings");
+  }
+
+  @Test
   void without_a_waypoint_pod_the_connection_is_refused_with_the_reason() throws Exception {
-    listener.close().sync(); // the waypoint is down: agent A cannot open the tunnel
+    waypoint.close(); // the waypoint is down: agent A cannot open the tunnel
+    waypoint = null;
     TwoNodeMesh.Connected connected = mesh.explicitConnect(TwoNodeMesh.POD_A, REVIEWS_VIP + ":9080");
     connected.socket().close();
     assertThat(connected.status()).as("agent A's answer: %s", connected.head()).isNotEqualTo(200);

@@ -1,4 +1,4 @@
-package dev.capstan.nodeagent.state;
+package dev.capstan.core.mesh;
 
 import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.config.Fields;

@@ -1,4 +1,4 @@
-package dev.capstan.nodeagent.state;
+package dev.capstan.core.mesh;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,0 +1,80 @@
+package dev.capstan.waypoint.config;
+
+import dev.capstan.core.config.ConfigException;
+import dev.capstan.core.config.Fields;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * What a waypoint runs with (clusterless: files; in a cluster the same, mounted).
+ *
+ * @param namespace namespace the waypoint serves (its identity's)
+ * @param serviceAccount service account of its identity
+ * @param trustDomain trust domain of the mesh
+ * @param listen where it accepts HBONE (its pod IP and the mesh's HBONE port)
+ * @param hbonePort the node agents' HBONE port
+ * @param certs directory with {@code root-cert.pem} and {@code <namespace>/<serviceAccount>/{cert-chain,key}.pem}
+ * @param mesh the mesh file (the node agents' format)
+ * @param routes directory of HTTPRoute manifests ({@code *.yaml}), or empty
+ * @param admin where {@code /config_dump} is served (loopback)
+ * @param metrics where {@code /metrics} is served
+ * @param ready where {@code /healthz/ready} is served
+ * @param reloadInterval how often the files are checked for changes
+ * @param maxBody largest request or response body, bytes
+ * @param maxHeaderSize largest request head, bytes
+ * @param requestTimeout a request's timeout when its route sets none
+ * @param requestReadTimeout how long a request may take to arrive
+ */
+public record WaypointConfig(
+    String namespace, String serviceAccount, String trustDomain, InetSocketAddress listen, int hbonePort, Path certs,
+    Path mesh, Optional<Path> routes, InetSocketAddress admin, InetSocketAddress metrics, InetSocketAddress ready,
+    Duration reloadInterval, int maxBody,
+    int maxHeaderSize, Duration requestTimeout, Duration requestReadTimeout) {
+
+  /** Reads a config file; relative paths in it are relative to the file's directory. */
+  public static WaypointConfig load(Path file) {
+    try {
+      return parse(Files.readString(file), file.toString(), file.toAbsolutePath().getParent());
+    } catch (IOException e) {
+      throw new ConfigException("cannot read " + file + ": " + e.getMessage());
+    }
+  }
+
+  private static InetSocketAddress admin(Fields f) {
+    InetSocketAddress admin = f.address("admin", Optional.of(new InetSocketAddress("127.0.0.1", 15000))).orElseThrow();
+    if (!admin.getAddress().isLoopbackAddress()) {
+      throw new ConfigException(f.at("admin") + " must be a loopback address (the config dump is not for the network)");
+    }
+    return admin;
+  }
+
+  /** Parses a config; {@code base} resolves relative paths. */
+  public static WaypointConfig parse(String text, String source, Path base) {
+    Fields f = Fields.parse(text, source);
+    f.only("namespace", "serviceAccount", "trustDomain", "listen", "hbonePort", "certs", "mesh", "routes", "admin", "metrics", "ready",
+        "reloadInterval", "maxBody", "maxHeaderSize", "requestTimeout", "requestReadTimeout");
+    InetSocketAddress listen = f.address("listen", Optional.empty())
+        .orElseThrow(() -> new ConfigException(f.at("listen") + " is required (the waypoint pod's IP and HBONE port, e.g. 10.0.0.9:15008)"));
+    return new WaypointConfig(
+        f.string("namespace"),
+        f.string("serviceAccount", "waypoint"),
+        f.string("trustDomain", "cluster.local"),
+        listen,
+        f.integer("hbonePort", 15008, 1, 65535),
+        base.resolve(f.string("certs")),
+        base.resolve(f.string("mesh")),
+        f.optionalString("routes").map(base::resolve),
+        admin(f),
+        f.address("metrics", Optional.of(new InetSocketAddress("0.0.0.0", 15020))).orElseThrow(),
+        f.address("ready", Optional.of(new InetSocketAddress("0.0.0.0", 15021))).orElseThrow(),
+        f.duration("reloadInterval", Duration.ofSeconds(2)),
+        (int) f.bytes("maxBody", 1 << 20, 0, 64L << 20),
+        (int) f.bytes("maxHeaderSize", 8192, 1024, 1 << 20),
+        f.duration("requestTimeout", Duration.ofSeconds(15)),
+        f.duration("requestReadTimeout", Duration.ofSeconds(30)));
+  }
+}
