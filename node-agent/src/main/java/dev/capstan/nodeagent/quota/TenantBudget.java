@@ -194,6 +194,21 @@ public final class TenantBudget {
     return new Queue(tenant);
   }
 
+  /** {@code bytes} more held by {@code t}, and by the node (whose peak it may raise). */
+  private void hold(Tenant t, int bytes) {
+    t.held.addAndGet(bytes);
+    long total = held.addAndGet(bytes);
+    if (total > peak.get()) {
+      peak.accumulateAndGet(total, Math::max); // rarely: a new peak
+    }
+  }
+
+  /** {@code bytes} no longer held by {@code t}. */
+  private void unhold(Tenant t, int bytes) {
+    t.held.addAndGet(-bytes);
+    held.addAndGet(-bytes);
+  }
+
   /** Whether {@code t} may read now (the tenant rule, without the connection window). */
   boolean tenantMayRead(Tenant t) {
     long total = held.get();
@@ -419,11 +434,7 @@ public final class TenantBudget {
     @Override
     public boolean charge(int bytes) {
       own += bytes;
-      tenant.held.addAndGet(bytes);
-      long total = held.addAndGet(bytes);
-      if (total > peak.get()) {
-        peak.accumulateAndGet(total, Math::max); // rarely: a new peak
-      }
+      hold(tenant, bytes);
       if (own >= settings.connectionWindow()) {
         windowFull = true;
       }
@@ -440,8 +451,7 @@ public final class TenantBudget {
     @Override
     public void release(int bytes) {
       own -= bytes;
-      tenant.held.addAndGet(-bytes);
-      held.addAndGet(-bytes);
+      unhold(tenant, bytes);
       if (windowFull && own < settings.connectionWindow() / 2) {
         windowFull = false;
         wake();
@@ -503,11 +513,7 @@ public final class TenantBudget {
     @Override
     public boolean charge(int bytes) {
       own += bytes;
-      tenant.held.addAndGet(bytes);
-      long total = held.addAndGet(bytes);
-      if (total > peak.get()) {
-        peak.accumulateAndGet(total, Math::max);
-      }
+      hold(tenant, bytes);
       if (!tenantMayRead(tenant)) {
         pause(tenant);
       }
@@ -517,8 +523,7 @@ public final class TenantBudget {
     @Override
     public void release(int bytes) {
       own -= bytes;
-      tenant.held.addAndGet(-bytes);
-      held.addAndGet(-bytes);
+      unhold(tenant, bytes);
       wakePaused();
     }
 
