@@ -11,6 +11,7 @@ import dev.capstan.core.model.HttpRoute.Timeouts;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
+import dev.capstan.waypoint.balance.OutlierDetection;
 import dev.capstan.waypoint.balance.PeakEwma;
 import dev.capstan.waypoint.route.HeaderEditor;
 import dev.capstan.waypoint.route.RequestView;
@@ -98,6 +99,7 @@ public final class Inbound implements HboneServer.Acceptor {
   private final Supplier<SslContext> clientTls;
   private final Upstream upstream;
   private final PeakEwma balancer = new PeakEwma(TimeUnit.SECONDS.toNanos(10), TimeUnit.MILLISECONDS.toNanos(1), System::nanoTime);
+  private final OutlierDetection outliers = new OutlierDetection(OutlierDetection.Settings.defaults(), System::nanoTime);
   private final IntUnaryOperator random;
   private final RequestTelemetry telemetry;
 
@@ -240,6 +242,7 @@ public final class Inbound implements HboneServer.Acceptor {
           clientTls.get(), Hbone.authority(t.address()), connect).addListener(f -> {
             if (!f.isSuccess()) {
               inFlight.done();
+              outliers.observe(t.uid(), true, t.peers());
               request.release();
               LOG.warn("upstream {} for {} failed: {}", t.address(), route.backend().service(), f.cause().getMessage());
               respond(call.flag("upstream_connect_failed"), downstream, keepAlive,
@@ -249,7 +252,7 @@ public final class Inbound implements HboneServer.Acceptor {
             Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
             Duration timeout = route.timeouts().request() != null ? route.timeouts().request() : settings.defaultTimeout();
             stream.pipeline().addLast(new StreamBytes(), new HttpClientCodec(), new HttpObjectAggregator(settings.maxBody()),
-                new Answer(call, downstream, keepAlive, route, timeout, inFlight));
+                new Answer(call, downstream, keepAlive, route, timeout, inFlight, t));
             stream.config().setAutoRead(true);
             HttpUtil.setKeepAlive(request, true);
             stream.writeAndFlush(request);
@@ -272,10 +275,13 @@ public final class Inbound implements HboneServer.Acceptor {
       if (candidates.isEmpty()) {
         return Optional.empty();
       }
-      Workload w = candidates.get(balancer.pick(candidates.stream().map(Workload::uid).toList(), random));
+      List<String> peers = candidates.stream().map(Workload::uid).toList();
+      List<String> in = outliers.available(peers); // ejected endpoints left out (all used if all are out)
+      String uid = in.get(balancer.pick(in, random));
+      Workload w = candidates.get(peers.indexOf(uid));
       String ip = w.ips().get(0);
-      return Optional.of(new Target(w.uid(), new InetSocketAddress(ip, targetPort), new InetSocketAddress(ip, settings.hbonePort()),
-          new SpiffeId(settings.trustDomain(), w.namespace(), w.serviceAccount())));
+      return Optional.of(new Target(w.uid(), peers, new InetSocketAddress(ip, targetPort),
+          new InetSocketAddress(ip, settings.hbonePort()), new SpiffeId(settings.trustDomain(), w.namespace(), w.serviceAccount())));
     }
 
     @Override
@@ -285,8 +291,8 @@ public final class Inbound implements HboneServer.Acceptor {
     }
   }
 
-  /** An endpoint: its workload, where it listens, its node agent, its identity. */
-  private record Target(String uid, InetSocketAddress address, InetSocketAddress peer, SpiffeId identity) {}
+  /** An endpoint: its workload, the backend's endpoints it was chosen from, where it listens, its node agent, its identity. */
+  private record Target(String uid, List<String> peers, InetSocketAddress address, InetSocketAddress peer, SpiffeId identity) {}
 
   /** Waits for the upstream's response and relays it. */
   private final class Answer extends SimpleChannelInboundHandler<FullHttpResponse> {
@@ -296,11 +302,14 @@ public final class Inbound implements HboneServer.Acceptor {
     private final Decision.Forward route;
     private final Duration timeout;
     private final PeakEwma.Request inFlight;
+    private final Target target;
     private ScheduledFuture<?> timer;
     private boolean done;
 
-    Answer(Call call, Channel downstream, boolean keepAlive, Decision.Forward route, Duration timeout, PeakEwma.Request inFlight) {
+    Answer(Call call, Channel downstream, boolean keepAlive, Decision.Forward route, Duration timeout, PeakEwma.Request inFlight,
+        Target target) {
       super(false);
+      this.target = target;
       this.call = call;
       this.inFlight = inFlight;
       this.downstream = downstream;
@@ -312,7 +321,7 @@ public final class Inbound implements HboneServer.Acceptor {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       timer = ctx.executor().schedule(() -> {
-        if (finish()) {
+        if (finish(true)) {
           LOG.info("upstream of {} did not answer within {} ms (504)", route.backend().service(), timeout.toMillis());
           respond(call.flag("upstream_timeout"), downstream, keepAlive, local(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream timed out"));
           ctx.close();
@@ -322,7 +331,7 @@ public final class Inbound implements HboneServer.Acceptor {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
-      if (!finish()) {
+      if (!finish(response.status().code() >= 500)) {
         response.release();
         return;
       }
@@ -334,7 +343,7 @@ public final class Inbound implements HboneServer.Acceptor {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-      if (finish()) {
+      if (finish(true)) {
         respond(call.flag("upstream_closed"), downstream, keepAlive,
             local(HttpResponseStatus.BAD_GATEWAY, "upstream closed before answering"));
       }
@@ -343,18 +352,20 @@ public final class Inbound implements HboneServer.Acceptor {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      if (finish()) {
+      if (finish(true)) {
         respond(call.flag("upstream_failed"), downstream, keepAlive, local(HttpResponseStatus.BAD_GATEWAY, "upstream failed"));
       }
       ctx.close();
     }
 
-    private boolean finish() {
+    /** The answer is in (or will never be): {@code error} = a 5xx, a failure or a timeout. */
+    private boolean finish(boolean error) {
       if (done) {
         return false;
       }
       done = true;
       inFlight.done(); // a failure or a timeout counts as the latency it took
+      outliers.observe(target.uid(), error, target.peers());
       if (timer != null) {
         timer.cancel(false);
       }

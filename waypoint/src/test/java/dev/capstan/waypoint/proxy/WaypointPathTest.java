@@ -130,6 +130,9 @@ class WaypointPathTest {
         new Rule(List.of(new Match(Optional.of(new PathMatch(PathType.PATH_PREFIX, "/reviews")), List.of(), List.of(), null)),
             List.of(new Filter.RequestHeaders(new HeaderChanges(Map.of("x-route", "canary"), Map.of(), List.of()))),
             List.of(new Backend("shop/reviews-v1", 9080, 90), new Backend("shop/reviews-v2", 9080, 10)), null),
+        // both versions behind the service itself
+        new Rule(List.of(new Match(Optional.of(new PathMatch(PathType.PATH_PREFIX, "/both")), List.of(), List.of(), null)),
+            List.of(), List.of(new Backend("shop/reviews", 9080, 1)), null),
         // an old path moved
         new Rule(List.of(new Match(Optional.of(new PathMatch(PathType.EXACT, "/old")), List.of(), List.of(), null)),
             List.of(new Filter.Redirect(null, null, new PathRewrite("/reviews", null), 0, 301)), List.of(), null)));
@@ -172,12 +175,21 @@ class WaypointPathTest {
     HttpServer s = HttpServer.create(new InetSocketAddress(ip, appPort), 16);
     s.createContext("/", exchange -> {
       byte[] body = version.getBytes(StandardCharsets.UTF_8);
+      boolean both = exchange.getRequestURI().getPath().startsWith("/both/fail");
+      int status = version.equals("v2") && both ? 500 : 200;
+      if (version.equals("v1") && both) {
+        try {
+          Thread.sleep(100); // v1 is the slower one there: latency alone would keep choosing v2
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       exchange.getResponseHeaders().add("x-path", exchange.getRequestURI().toString());
       String tag = exchange.getRequestHeaders().getFirst("x-route");
       exchange.getResponseHeaders().add("x-route-seen", tag == null ? "none" : tag);
       String trace = exchange.getRequestHeaders().getFirst("traceparent");
       exchange.getResponseHeaders().add("x-traceparent-seen", trace == null ? "none" : trace);
-      exchange.sendResponseHeaders(200, body.length);
+      exchange.sendResponseHeaders(status, body.length);
       exchange.getResponseBody().write(body);
       exchange.close();
     });
@@ -452,5 +464,23 @@ class WaypointPathTest {
       assertThat(fresh).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01").doesNotContain(traceId);
       assertThat(logged.get(1).traceId()).isEqualTo(fresh.substring(3, 35));
     }
+  }
+
+  // ------------------------------------------------------------------ outlier detection
+
+  @Test
+  void an_endpoint_answering_500_five_times_in_a_row_is_ejected_and_the_rest_go_to_the_healthy_one() throws Exception {
+    Map<Integer, Integer> statuses = new HashMap<>();
+    Map<String, Integer> versions = new HashMap<>();
+    try (Client client = new Client(VIP + ":9080")) {
+      for (int i = 0; i < 40; i++) {
+        FullHttpResponse r = client.get("/both/fail-" + i, Map.of());
+        statuses.merge(r.status().code(), 1, Integer::sum);
+        versions.merge(body(r), 1, Integer::sum);
+      }
+    }
+    // v2, the faster, answered 500 until its fifth in a row ejected it; v1 took everything else
+    assertThat(statuses).containsEntry(500, 5).containsEntry(200, 35);
+    assertThat(versions).containsEntry("v2", 5).containsEntry("v1", 35);
   }
 }
