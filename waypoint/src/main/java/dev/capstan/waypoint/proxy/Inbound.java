@@ -26,6 +26,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -40,7 +41,12 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -135,12 +141,34 @@ public final class Inbound implements HboneServer.Acceptor {
     }
     InetSocketAddress source = Optional.ofNullable(request.headers().get(Hbone.FORWARDED))
         .flatMap(Hbone::parseForwardedFor).orElse(request.peerAddress());
-    HttpDecoderConfig decoding = new HttpDecoderConfig()
-        .setMaxHeaderSize(settings.maxHeaderSize()).setMaxInitialLineLength(settings.maxHeaderSize());
-    stream.pipeline().addLast(new StreamBytes(), new SlowRequest(settings.requestReadTimeout()),
-        new HttpRequestDecoder(decoding), new HttpResponseEncoder(),
-        new HttpObjectAggregator(settings.maxBody()),
-        new Exchange(service.get(), request.target().getPort(), source, request.peer().uri()));
+    Service svc = service.get();
+    int port = request.target().getPort();
+    String principal = request.peer().uri();
+    stream.pipeline().addLast(new StreamBytes(), new SlowRequest(settings.requestReadTimeout()), new ProtocolDetect(
+        // HTTP/1.1: one request at a time on the stream
+        ctx -> {
+          HttpDecoderConfig decoding = new HttpDecoderConfig()
+              .setMaxHeaderSize(settings.maxHeaderSize()).setMaxInitialLineLength(settings.maxHeaderSize());
+          ctx.pipeline().addAfter(ctx.name(), "http1-exchange", new Exchange(svc, port, source, principal));
+          ctx.pipeline().addAfter(ctx.name(), "http1-aggregator", new HttpObjectAggregator(settings.maxBody()));
+          ctx.pipeline().addAfter(ctx.name(), "http1-encoder", new HttpResponseEncoder());
+          ctx.pipeline().addAfter(ctx.name(), "http1-decoder", new HttpRequestDecoder(decoding));
+        },
+        // HTTP/2 with prior knowledge: each inner stream is one request
+        ctx -> {
+          ctx.pipeline().remove(SlowRequest.class);
+          Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+              .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(settings.maxHeaderSize()).maxConcurrentStreams(100))
+              .build();
+          ctx.pipeline().addAfter(ctx.name(), "h2", codec);
+          ctx.pipeline().addAfter("h2", "h2-requests", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel inner) {
+              inner.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new HttpObjectAggregator(settings.maxBody()),
+                  new Exchange(svc, port, source, principal));
+            }
+          }));
+        }));
     HboneStreams.accept(stream);
     stream.config().setAutoRead(true);
   }

@@ -66,9 +66,19 @@ final class SlowRequest extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    stop();
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    stop(); // HTTP/2 takes over the stream: its requests are timed per inner stream, not here
+  }
+
+  private void stop() {
     if (timer != null) {
       timer.cancel(false);
+      timer = null;
     }
-    ctx.fireChannelInactive();
   }
 }

@@ -53,7 +53,12 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -482,5 +487,78 @@ class WaypointPathTest {
     // v2, the faster, answered 500 until its fifth in a row ejected it; v1 took everything else
     assertThat(statuses).containsEntry(500, 5).containsEntry(200, 35);
     assertThat(versions).containsEntry("v2", 5).containsEntry("v1", 35);
+  }
+
+  // ------------------------------------------------------------------ HTTP/2
+
+  /** A source's HBONE stream to the waypoint speaking HTTP/2 with prior knowledge: one inner stream per request. */
+  private final class H2Client implements AutoCloseable {
+    final Http2StreamChannel stream;
+
+    H2Client(String authority) throws Exception {
+      Bootstrap b = new Bootstrap().group(group).channel(transport.socketChannel());
+      HboneConnection connection = await(
+          HboneConnection.connect(b, waypointAddress, tls.client(source), waypoint.identity(), HboneSettings.defaults()));
+      stream = await(connection.channel().eventLoop().submit(
+          () -> connection.open(authority, Map.of(Hbone.FORWARDED.toString(), "for=\"10.0.0.5:40000\""))).get());
+      stream.eventLoop().submit(() -> {
+        stream.pipeline().addLast(new StreamBytes(), Http2FrameCodecBuilder.forClient().build(),
+            new Http2MultiplexHandler(new SimpleChannelInboundHandler<Object>() {
+              @Override
+              protected void channelRead0(ChannelHandlerContext ctx, Object msg) {}
+            }));
+        stream.config().setAutoRead(true);
+      }).get();
+    }
+
+    FullHttpResponse get(String path, Map<String, String> headers) throws Exception {
+      LinkedBlockingQueue<FullHttpResponse> answer = new LinkedBlockingQueue<>();
+      Http2StreamChannel inner = await(new Http2StreamChannelBootstrap(stream).handler(new ChannelInitializer<Http2StreamChannel>() {
+        @Override
+        protected void initChannel(Http2StreamChannel ch) {
+          ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false), new HttpObjectAggregator(1 << 20),
+              new SimpleChannelInboundHandler<FullHttpResponse>(false) {
+                @Override
+                protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
+                  answer.add(msg);
+                }
+              });
+        }
+      }).open());
+      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path, Unpooled.EMPTY_BUFFER);
+      request.headers().set(HttpHeaderNames.HOST, "reviews.shop:9080");
+      request.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
+      headers.forEach(request.headers()::set);
+      inner.writeAndFlush(request);
+      FullHttpResponse response = answer.poll(10, TimeUnit.SECONDS);
+      assertThat(response).as("an HTTP/2 response to GET " + path).isNotNull();
+      return response;
+    }
+
+    @Override
+    public void close() {
+      stream.close();
+    }
+  }
+
+  @Test
+  void http2_with_prior_knowledge_is_routed_like_http1_one_inner_stream_per_request() throws Exception {
+    Map<String, Integer> seen = new HashMap<>();
+    try (H2Client client = new H2Client(VIP + ":9080")) {
+      for (int i = 0; i < 10; i++) {
+        FullHttpResponse r = client.get("/reviews/" + i, Map.of());
+        assertThat(r.status().code()).isEqualTo(200);
+        assertThat(r.headers().get("x-route-seen")).isEqualTo("canary");
+        seen.merge(body(r), 1, Integer::sum);
+      }
+      FullHttpResponse notFound = client.get("/nothing-here", Map.of());
+      assertThat(notFound.status().code()).isEqualTo(404);
+      notFound.release();
+      FullHttpResponse v2 = client.get("/anything", Map.of("x-canary", "always"));
+      assertThat(body(v2)).isEqualTo("v2");
+    }
+    // draws 0..9 of the 90/10 split: all v1
+    assertThat(seen).containsEntry("v1", 10);
+    assertThat(logged).hasSize(12);
   }
 }
