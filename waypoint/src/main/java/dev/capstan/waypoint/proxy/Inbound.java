@@ -157,8 +157,12 @@ public final class Inbound implements HboneServer.Acceptor {
         // HTTP/2 with prior knowledge: each inner stream is one request
         ctx -> {
           ctx.pipeline().remove(SlowRequest.class);
+          // Bounded: the head size is announced (SETTINGS_MAX_HEADER_LIST_SIZE) and enforced by
+          // Netty's decoder (CONTINUATION included); more than 200 streams reset by the client in
+          // 30 s (rapid reset) ends the connection with GOAWAY.
           Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
               .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(settings.maxHeaderSize()).maxConcurrentStreams(100))
+              .decoderEnforceMaxRstFramesPerWindow(200, 30)
               .build();
           ctx.pipeline().addAfter(ctx.name(), "h2", codec);
           ctx.pipeline().addAfter("h2", "h2-requests", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {

@@ -561,4 +561,29 @@ class WaypointPathTest {
     assertThat(seen).containsEntry("v1", 10);
     assertThat(logged).hasSize(12);
   }
+
+  @Test
+  void rapid_reset_ends_the_offenders_connection_and_other_clients_are_unaffected() throws Exception {
+    try (H2Client attacker = new H2Client(VIP + ":9080"); Client other = new Client(VIP + ":9080")) {
+      for (int i = 0; i < 300 && attacker.stream.isActive(); i++) {
+        Http2StreamChannel inner = await(new Http2StreamChannelBootstrap(attacker.stream).handler(new ChannelInitializer<Http2StreamChannel>() {
+          @Override
+          protected void initChannel(Http2StreamChannel ch) {
+            ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false));
+          }
+        }).open());
+        FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/reviews/slow", Unpooled.EMPTY_BUFFER);
+        request.headers().set(HttpHeaderNames.HOST, "reviews.shop:9080");
+        request.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
+        inner.writeAndFlush(request);
+        inner.close(); // RST_STREAM right after HEADERS
+      }
+      assertThat(attacker.stream.closeFuture().await(10, TimeUnit.SECONDS))
+          .as("the waypoint ended the connection that reset streams too fast").isTrue();
+
+      FullHttpResponse ok = other.get("/reviews/3", Map.of());
+      assertThat(ok.status().code()).isEqualTo(200);
+      ok.release();
+    }
+  }
 }
