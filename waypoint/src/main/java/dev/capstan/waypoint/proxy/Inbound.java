@@ -282,6 +282,14 @@ public final class Inbound implements HboneServer.Acceptor {
               return;
             }
             Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
+            if (!downstream.isActive()) {
+              // The client left (or reset its stream) while the upstream stream opened: no work for the backend.
+              inFlight.done();
+              request.release();
+              stream.close();
+              call.flag("client_gone").finished(499, 0);
+              return;
+            }
             Duration timeout = route.timeouts().request() != null ? route.timeouts().request() : settings.defaultTimeout();
             stream.pipeline().addLast(new StreamBytes(), new HttpClientCodec(), new HttpObjectAggregator(settings.maxBody()),
                 new Answer(call, downstream, keepAlive, route, timeout, inFlight, t));
