@@ -81,11 +81,6 @@ public final class PeakEwma {
     return s == null ? initialNanos : s.cost();
   }
 
-  /** Forgets endpoints not in {@code keep} (they left the config). */
-  public void retain(java.util.Set<String> keep) {
-    stats.keySet().retainAll(keep);
-  }
-
   private final class Stats {
     private double ewma = initialNanos;
     private long stamp = nanoTime.getAsLong();

@@ -7,7 +7,6 @@ import dev.capstan.core.hbone.HboneStreams;
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.HttpRoute.Backend;
-import dev.capstan.core.model.HttpRoute.Timeouts;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
@@ -223,12 +222,7 @@ public final class Inbound implements HboneServer.Acceptor {
       request.headers().set(TRACEPARENT, trace.header());
       call.traceId = trace.traceId();
       WaypointView current = view.get();
-      RouteTable table = current.routes(service, port);
-      Decision decision = table.isEmpty()
-          ? new Decision.Forward("", 0, new Backend(service.key(), port, 1), pathOf(request.uri()),
-              request.headers().get(HttpHeaderNames.HOST), List.of(), List.of(), List.of(),
-              Timeouts.NONE)
-          : table.route(new View(request), random);
+      Decision decision = current.routes(service, port).route(new View(request), random);
       if (decision instanceof Decision.NotFound) {
         request.release();
         respond(call.flag("no_route"), downstream, keepAlive,

@@ -72,8 +72,11 @@ public final class RouteTable {
   private final List<Entry> entries;
   private final List<Rejected> rejected;
   private final boolean readsQuery;
+  /** Where a request goes when no route is attached: the service port itself. */
+  private final Backend itself;
 
-  private RouteTable(List<Entry> entries, List<Rejected> rejected) {
+  private RouteTable(List<Entry> entries, List<Rejected> rejected, Backend itself) {
+    this.itself = itself;
     this.entries = entries;
     this.rejected = List.copyOf(rejected);
     this.readsQuery = entries.stream().anyMatch(e -> !e.query.isEmpty());
@@ -102,7 +105,7 @@ public final class RouteTable {
       }
     }
     entries.sort(PRECEDENCE);
-    return new RouteTable(List.copyOf(entries), rejected);
+    return new RouteTable(List.copyOf(entries), rejected, new Backend(service, port, 1));
   }
 
   /** Rules left out of the table, and why (for the log and the config dump). */
@@ -110,7 +113,7 @@ public final class RouteTable {
     return rejected;
   }
 
-  /** Whether any route is attached (without one, the waypoint forwards to the service itself). */
+  /** Whether no route is attached (then every request goes to the service itself). */
   public boolean isEmpty() {
     return entries.isEmpty() && rejected.isEmpty();
   }
@@ -120,6 +123,12 @@ public final class RouteTable {
    * backend choice and mirror sampling use it (injected so tests are deterministic).
    */
   public Decision route(RequestView request, IntUnaryOperator random) {
+    if (isEmpty()) {
+      // No route attached: the service itself, as a waypoint without routes does (Istio's too).
+      String authority = request.authority();
+      return new Decision.Forward("", 0, itself, request.path(), authority.isEmpty() ? null : authority, List.of(), List.of(),
+          List.of(), Timeouts.NONE);
+    }
     String host = hostOf(request.authority());
     Map<String, List<String>> query = readsQuery ? parseQuery(request.query()) : Map.of();
     for (Entry e : entries) {

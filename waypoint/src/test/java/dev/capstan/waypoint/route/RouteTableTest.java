@@ -224,6 +224,15 @@ class RouteTableTest {
     assertThat(backendOf(List.of(r), Req.get("/items/1"))).isEqualTo("root");
   }
 
+  @Test
+  void without_a_route_every_request_goes_to_the_service_itself_unchanged() {
+    HttpRoute elsewhere = new HttpRoute("shop", "o", 1, List.of(new ParentRef("shop/ratings", 0)), List.of(), List.of(to("x")));
+    Decision d = RouteTable.compile(List.of(elsewhere), SVC, 9080).route(Req.get("/any/path?q=1"), FIRST);
+
+    assertThat(d).isEqualTo(new Decision.Forward("", 0, new Backend(SVC, 9080, 1), "/any/path", "reviews.shop:9080",
+        List.of(), List.of(), List.of(), Timeouts.NONE));
+  }
+
   // ------------------------------------------------------------------ weights
 
   @Test
