@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.capstan.core.identity.SpiffeId;
-import dev.capstan.core.io.Splice;
 import dev.capstan.core.io.Transport;
 import dev.capstan.core.testing.EchoServer;
+import dev.capstan.core.testing.SpliceAcceptor;
 import dev.capstan.core.testing.TestCa;
 import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.Issuer;
@@ -19,8 +19,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
@@ -77,33 +75,7 @@ class HboneTunnelTest {
   private InetSocketAddress startServer(TlsEngine engine) throws Exception {
     MeshTls tls = ca.tls(engine);
     SslContext ctx = tls.server(server);
-    HboneServer.Acceptor acceptor = new HboneServer.Acceptor() {
-      @Override
-      public void accept(HboneServer.Request request) {
-        accepted.add(request);
-        new Bootstrap().group(request.stream().eventLoop()).channel(transport.socketChannel())
-            .option(ChannelOption.AUTO_READ, false)
-            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .handler(new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel ch) {}
-            })
-            .connect(echo.address())
-            .addListener(f -> {
-              if (!f.isSuccess()) {
-                HboneStreams.refuse(request.stream(), Hbone.SERVICE_UNAVAILABLE);
-                return;
-              }
-              HboneStreams.accept(request.stream());
-              Splice.start(((io.netty.channel.ChannelFuture) f).channel(), request.stream(), r -> {});
-            });
-      }
-
-      @Override
-      public void refused(HboneServer.Refusal refusal) {
-        refusals.add(refusal);
-      }
-    };
+    HboneServer.Acceptor acceptor = new SpliceAcceptor(transport, request -> echo.address(), accepted::add, refusals::add);
     listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
         .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(server.identity(), ctx)),
             HboneSettings.defaults(), acceptor))

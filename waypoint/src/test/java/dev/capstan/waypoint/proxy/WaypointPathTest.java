@@ -8,10 +8,7 @@ import dev.capstan.core.hbone.HboneConnection;
 import dev.capstan.core.hbone.HboneException;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneSettings;
-import dev.capstan.core.hbone.HboneStreams;
 import dev.capstan.core.identity.SpiffeId;
-import dev.capstan.core.io.Dial;
-import dev.capstan.core.io.Splice;
 import dev.capstan.core.io.Transport;
 import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.HttpRoute;
@@ -29,6 +26,7 @@ import dev.capstan.core.model.HttpRoute.ValueType;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
+import dev.capstan.core.testing.SpliceAcceptor;
 import dev.capstan.core.testing.TestCa;
 import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.MeshTls;
@@ -42,7 +40,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -205,30 +202,8 @@ class WaypointPathTest {
   /** A destination node agent on both workload IPs: records who called, splices to the app. */
   private void startDestinationAgent(int hbonePort) throws Exception {
     SslContext server = tls.server(reviews);
-    HboneServer.Acceptor acceptor = new HboneServer.Acceptor() {
-      @Override
-      public void accept(HboneServer.Request request) {
-        destinationSaw.add(request.peer().uri() + " " + request.headers().get(Hbone.FORWARDED));
-        // As the node agent's Inbound dials: from a task, never inline (D21).
-        Bootstrap dial = new Bootstrap().group(request.stream().eventLoop()).channel(transport.socketChannel())
-            .option(ChannelOption.AUTO_READ, false).option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .handler(new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel ch) {}
-            });
-        Dial.connect(request.stream().eventLoop(), dial, request.target(), null).addListener(f -> {
-          if (!f.isSuccess()) {
-            HboneStreams.refuse(request.stream(), Hbone.SERVICE_UNAVAILABLE);
-            return;
-          }
-          HboneStreams.accept(request.stream());
-          Splice.start((Channel) f.getNow(), request.stream(), r -> {});
-        });
-      }
-
-      @Override
-      public void refused(HboneServer.Refusal refusal) {}
-    };
+    HboneServer.Acceptor acceptor = new SpliceAcceptor(transport, HboneServer.Request::target,
+        request -> destinationSaw.add(request.peer().uri() + " " + request.headers().get(Hbone.FORWARDED)), refusal -> { });
     for (String ip : List.of(V1_IP, V2_IP)) {
       listeners.add(new ServerBootstrap().group(group).channel(transport.serverChannel())
           .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(reviews.identity(), server)),
