@@ -84,7 +84,7 @@ public final class Waypoint implements AutoCloseable {
     group = transport.newGroup(Math.max(1, Runtime.getRuntime().availableProcessors()), "capstan-waypoint-io");
     inbound = new Inbound(
         new Inbound.Settings(config.trustDomain(), config.hbonePort(), config.maxBody(), config.requestTimeout(), 100,
-            config.maxHeaderSize(), config.requestReadTimeout()),
+            config.maxHeaderSize(), config.requestReadTimeout(), java.time.Duration.ofSeconds(30)),
         view::get, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
         new RequestTelemetry(registry));
     listener = new ServerBootstrap().group(group).channel(transport.serverChannel())

@@ -20,9 +20,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bounds how long a request may take to arrive: the clock starts at its first byte and stops when
- * the whole request is read ({@link #arrived}); past the limit the client gets 408 and the stream
- * ends. A slow client holds only its own stream, never the event loop.
+ * Bounds how long a request head may take to arrive: the clock starts at its first byte and stops
+ * when the head is read ({@link #arrived}); past the limit the client gets 408 and the stream ends.
+ * A slow client holds only its own stream, never the event loop. (The body then comes at the pace
+ * the upstream takes it, bounded by the route's timeout.)
  */
 final class SlowRequest extends ChannelInboundHandlerAdapter {
 
@@ -30,23 +31,32 @@ final class SlowRequest extends ChannelInboundHandlerAdapter {
 
   private final Duration limit;
   private ScheduledFuture<?> timer;
+  private boolean armed = true;
 
   SlowRequest(Duration limit) {
     this.limit = limit;
   }
 
-  /** The request on {@code channel} is complete: stops its clock. */
+  /** The request head on {@code channel} is in: stops its clock. */
   static void arrived(Channel channel) {
     SlowRequest handler = channel.pipeline().get(SlowRequest.class);
-    if (handler != null && handler.timer != null) {
-      handler.timer.cancel(false);
-      handler.timer = null;
+    if (handler != null) {
+      handler.armed = false;
+      handler.stop();
+    }
+  }
+
+  /** The next request's first byte starts the clock again (HTTP/1.1 keep-alive). */
+  static void next(Channel channel) {
+    SlowRequest handler = channel.pipeline().get(SlowRequest.class);
+    if (handler != null) {
+      handler.armed = true;
     }
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (timer == null && msg instanceof ByteBuf buf && buf.isReadable()) {
+    if (armed && timer == null && msg instanceof ByteBuf buf && buf.isReadable()) {
       timer = ctx.executor().schedule(() -> timedOut(ctx), limit.toNanos(), TimeUnit.NANOSECONDS);
     }
     ctx.fireChannelRead(msg);

@@ -142,7 +142,7 @@ class WaypointPathTest {
 
     SslContext client = tls.client(waypoint);
     inbound = new Inbound(
-        new Inbound.Settings(TestCa.TRUST_DOMAIN, hbonePort, 1 << 20, Duration.ofSeconds(5), 100, 8192, Duration.ofMillis(300)),
+        new Inbound.Settings(TestCa.TRUST_DOMAIN, hbonePort, 1 << 20, Duration.ofSeconds(5), 100, 8192, Duration.ofMillis(300), Duration.ofSeconds(30)),
         () -> view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
         new RequestTelemetry(registry, logged::add), bound -> draws.getAndIncrement() % bound);
     SslContext server = tls.server(waypoint);
@@ -176,6 +176,25 @@ class WaypointPathTest {
   private HttpServer backend(String ip, String version) throws Exception {
     HttpServer s = HttpServer.create(new InetSocketAddress(ip, appPort), 16);
     s.createContext("/", exchange -> {
+      String p = exchange.getRequestURI().getPath();
+      if (p.startsWith("/upload")) { // counts what it was sent
+        long n = exchange.getRequestBody().transferTo(java.io.OutputStream.nullOutputStream());
+        byte[] count = Long.toString(n).getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(200, count.length);
+        exchange.getResponseBody().write(count);
+        exchange.close();
+        return;
+      }
+      if (p.startsWith("/big/")) { // sends as many bytes as asked, chunked
+        exchange.sendResponseHeaders(200, 0);
+        byte[] chunk = new byte[64 * 1024];
+        java.util.Arrays.fill(chunk, (byte) 'x');
+        for (long left = Long.parseLong(p.substring("/big/".length())); left > 0; left -= chunk.length) {
+          exchange.getResponseBody().write(chunk, 0, (int) Math.min(left, chunk.length));
+        }
+        exchange.close();
+        return;
+      }
       byte[] body = version.getBytes(StandardCharsets.UTF_8);
       boolean both = exchange.getRequestURI().getPath().startsWith("/both/fail");
       int status = version.equals("v2") && both ? 500 : 200;
@@ -224,7 +243,7 @@ class WaypointPathTest {
       stream = await(connection.channel().eventLoop().submit(
           () -> connection.open(authority, Map.of(Hbone.FORWARDED.toString(), "for=\"10.0.0.5:40000\""))).get());
       stream.eventLoop().submit(() -> {
-        stream.pipeline().addLast(new StreamBytes(), new HttpClientCodec(), new HttpObjectAggregator(1 << 20),
+        stream.pipeline().addLast(new StreamBytes(), new HttpClientCodec(), new HttpObjectAggregator(64 << 20),
             new SimpleChannelInboundHandler<FullHttpResponse>(false) {
               @Override
               protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
@@ -236,11 +255,17 @@ class WaypointPathTest {
     }
 
     FullHttpResponse get(String uri, Map<String, String> headers) throws Exception {
-      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, Unpooled.EMPTY_BUFFER);
+      return send(HttpMethod.GET, uri, headers, Unpooled.EMPTY_BUFFER);
+    }
+
+    FullHttpResponse send(HttpMethod method, String uri, Map<String, String> headers, io.netty.buffer.ByteBuf body)
+        throws Exception {
+      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri, body);
       request.headers().set(HttpHeaderNames.HOST, "reviews.shop:9080");
+      io.netty.handler.codec.http.HttpUtil.setContentLength(request, body.readableBytes());
       headers.forEach(request.headers()::set);
       stream.writeAndFlush(request);
-      FullHttpResponse response = responses.poll(10, TimeUnit.SECONDS);
+      FullHttpResponse response = responses.poll(30, TimeUnit.SECONDS);
       assertThat(response).as("a response to GET " + uri).isNotNull();
       return response;
     }
@@ -316,7 +341,8 @@ class WaypointPathTest {
       body(client.get("/reviews/2", Map.of()));
     }
     assertThat(destinationSaw).containsExactly(
-        SpiffeId.of(TestCa.TRUST_DOMAIN, "shop", "waypoint").uri() + " for=\"10.0.0.5:40000\"");
+        // the app connection carries every request of the client address: the port is not its own (0)
+        SpiffeId.of(TestCa.TRUST_DOMAIN, "shop", "waypoint").uri() + " for=\"10.0.0.5:0\"");
   }
 
   @Test
@@ -535,6 +561,36 @@ class WaypointPathTest {
     // draws 0..9 of the 90/10 split: all v1
     assertThat(seen).containsEntry("v1", 10);
     assertThat(logged).hasSize(12);
+  }
+
+  @Test
+  void a_clients_kept_alive_requests_share_one_upstream_app_connection() throws Exception {
+    try (Client client = new Client(VIP + ":9080")) {
+      for (int i = 0; i < 20; i++) {
+        assertThat(body(client.get("/anything/" + i, Map.of("x-canary", "always")))).isEqualTo("v2");
+      }
+    }
+    // One CONNECT to v2's agent carried all twenty: the app saw one connection, not twenty.
+    assertThat(destinationSaw).hasSize(1);
+  }
+
+  @Test
+  void bodies_larger_than_any_buffer_stream_through_both_ways() throws Exception {
+    byte[] upload = new byte[4 << 20]; // four times maxBody: never held whole
+    java.util.Arrays.fill(upload, (byte) 'u');
+    try (Client client = new Client(VIP + ":9080")) {
+      FullHttpResponse counted = client.send(HttpMethod.POST, "/upload", Map.of("x-canary", "always"),
+          Unpooled.wrappedBuffer(upload));
+      assertThat(counted.status().code()).isEqualTo(200);
+      assertThat(body(counted)).isEqualTo(Integer.toString(upload.length));
+
+      FullHttpResponse big = client.get("/big/" + (8 << 20), Map.of("x-canary", "always"));
+      assertThat(big.status().code()).isEqualTo(200);
+      assertThat(big.content().readableBytes()).isEqualTo(8 << 20);
+      big.release();
+      // and the stream goes on after them
+      assertThat(body(client.get("/anything", Map.of("x-canary", "always")))).isEqualTo("v2");
+    }
   }
 
   @Test
