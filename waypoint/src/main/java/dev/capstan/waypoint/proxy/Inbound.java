@@ -24,9 +24,6 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
@@ -134,20 +131,30 @@ public final class Inbound implements HboneServer.Acceptor {
           // Bounded: the head size is announced (SETTINGS_MAX_HEADER_LIST_SIZE) and enforced by
           // Netty's decoder (CONTINUATION included); more than 200 streams reset by the client in
           // 30 s (rapid reset) ends the connection with GOAWAY.
-          Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
-              .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(settings.maxHeaderSize()).maxConcurrentStreams(100))
-              .decoderEnforceMaxRstFramesPerWindow(200, 30)
-              .build();
-          ctx.pipeline().addAfter(ctx.name(), "h2", codec);
-          ctx.pipeline().addAfter("h2", "h2-requests", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel inner) {
-              inner.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new RequestReader(true, requests));
-            }
-          }));
+          ctx.pipeline().addAfter(ctx.name(), "h2", innerHttp2Server(requests));
         }));
     HboneStreams.accept(stream);
     stream.config().setAutoRead(true);
+  }
+
+  /**
+   * The HTTP/2 server inside a tunnel: one inner stream per request. Netty's deprecated
+   * {@code Http2MultiplexCodec}, not {@code Http2FrameCodec} + {@code Http2MultiplexHandler}: the
+   * handler decides it is a server only when its channel's parent is a {@code ServerChannel}, which
+   * a tunnel's stream is not, and then takes the client's first stream (id 1, where curl, nghttp and
+   * browsers start) for an HTTP/1.1 upgrade it refuses, failing the connection. The codec asks its
+   * own connection instead (decisions D23).
+   */
+  @SuppressWarnings("deprecation")
+  private io.netty.channel.ChannelHandler innerHttp2Server(Requests requests) {
+    return io.netty.handler.codec.http2.Http2MultiplexCodecBuilder.forServer(new ChannelInitializer<Http2StreamChannel>() {
+      @Override
+      protected void initChannel(Http2StreamChannel inner) {
+        inner.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new RequestReader(true, requests));
+      }
+    }).initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(settings.maxHeaderSize()).maxConcurrentStreams(100))
+        .decoderEnforceMaxRstFramesPerWindow(200, 30)
+        .build();
   }
 
   @Override
