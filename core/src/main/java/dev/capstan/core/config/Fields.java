@@ -90,6 +90,24 @@ public final class Fields {
     }).orElse(defaultValue);
   }
 
+  /** A number, integral or not (such as a percentage {@code 0.5}), between {@code min} and {@code max}. */
+  public double decimal(String key, double defaultValue, double min, double max) {
+    return value(key).map(v -> {
+      if (!v.isNumber()) {
+        throw new ConfigException(at(key) + " must be a number, got '" + v.asText() + "'");
+      }
+      double d = v.asDouble();
+      if (!(d >= min && d <= max)) {
+        throw new ConfigException(at(key) + " must be between " + plain(min) + " and " + plain(max) + ", got " + v.asText());
+      }
+      return d;
+    }).orElse(defaultValue);
+  }
+
+  private static String plain(double d) {
+    return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
+  }
+
   public boolean bool(String key, boolean defaultValue) {
     return value(key).map(v -> {
       if (!v.isBoolean()) {
