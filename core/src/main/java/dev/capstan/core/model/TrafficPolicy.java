@@ -226,8 +226,9 @@ public record TrafficPolicy(
   /**
    * Request limits of the waypoint for one service (Envoy's circuit breaker {@code max_requests}).
    *
-   * @param maxConcurrentRequests requests in flight to the service from one waypoint, tries
-   *     included; one more is refused at once with 503 (there is no queue)
+   * @param maxConcurrentRequests requests in flight to the service from one waypoint (a request
+   *     holds one permit until its answer is complete, its retries included); one more is
+   *     refused at once with 503 (there is no queue, so no separate pending limit)
    */
   public record Limits(int maxConcurrentRequests) {
     public Limits {
