@@ -261,6 +261,37 @@ public final class Fields {
     return out;
   }
 
+  /** A mapping of strings to lists of strings (a single string is a list of one). */
+  public Map<String, List<String>> stringListMap(String key) {
+    Optional<JsonNode> v = value(key);
+    if (v.isEmpty()) {
+      return Map.of();
+    }
+    if (!v.get().isObject()) {
+      throw new ConfigException(at(key) + " must be a mapping");
+    }
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    v.get().properties().forEach(e -> {
+      JsonNode values = e.getValue();
+      String at = at(key) + "." + e.getKey();
+      List<String> list = new ArrayList<>();
+      if (values.isArray()) {
+        for (int i = 0; i < values.size(); i++) {
+          if (!values.get(i).isValueNode() || values.get(i).isNull()) {
+            throw new ConfigException(at + "[" + i + "] must be a string");
+          }
+          list.add(values.get(i).asText());
+        }
+      } else if (values.isValueNode() && !values.isNull()) {
+        list.add(values.asText());
+      } else {
+        throw new ConfigException(at + " must be a string or a list of strings");
+      }
+      out.put(e.getKey(), list);
+    });
+    return out;
+  }
+
   /** Throws when a key is not one of {@code known}: a typo must not be silently ignored. */
   public Fields only(String... known) {
     List<String> allowed = List.of(known);

@@ -104,11 +104,23 @@ final class MeshSerializers {
     }
   }
 
+  /**
+   * L7 fields were added later (Compact schema evolution): a rule written without them reads with
+   * none. Headers are flattened into two parallel arrays, one entry per (name, value pattern).
+   */
   static final class RuleSerializer implements CompactSerializer<PolicyRule> {
     @Override
     public PolicyRule read(CompactReader in) {
+      List<String> paths = optionalStrings(in, "paths");
+      List<String> methods = optionalStrings(in, "methods");
+      List<String> headerNames = optionalStrings(in, "headerNames");
+      List<String> headerValues = optionalStrings(in, "headerValues");
+      Map<String, List<String>> headers = new LinkedHashMap<>();
+      for (int i = 0; i < Math.min(headerNames.size(), headerValues.size()); i++) {
+        headers.computeIfAbsent(headerNames.get(i), k -> new ArrayList<>()).add(headerValues.get(i));
+      }
       return new PolicyRule(list(in.readArrayOfString("principals")), list(in.readArrayOfString("namespaces")),
-          Arrays.stream(in.readArrayOfInt32("ports")).boxed().toList());
+          Arrays.stream(in.readArrayOfInt32("ports")).boxed().toList(), paths, methods, headers);
     }
 
     @Override
@@ -116,6 +128,16 @@ final class MeshSerializers {
       out.writeArrayOfString("principals", r.principals().toArray(new String[0]));
       out.writeArrayOfString("namespaces", r.namespaces().toArray(new String[0]));
       out.writeArrayOfInt32("ports", r.ports().stream().mapToInt(Integer::intValue).toArray());
+      out.writeArrayOfString("paths", r.paths().toArray(new String[0]));
+      out.writeArrayOfString("methods", r.methods().toArray(new String[0]));
+      List<String> names = new ArrayList<>();
+      List<String> values = new ArrayList<>();
+      r.headers().forEach((name, patterns) -> patterns.forEach(v -> {
+        names.add(name);
+        values.add(v);
+      }));
+      out.writeArrayOfString("headerNames", names.toArray(new String[0]));
+      out.writeArrayOfString("headerValues", values.toArray(new String[0]));
     }
 
     @Override
@@ -132,10 +154,11 @@ final class MeshSerializers {
   static final class PolicySerializer implements CompactSerializer<AuthorizationPolicy> {
     @Override
     public AuthorizationPolicy read(CompactReader in) {
+      // targets were added later: a policy written without them is selector-bound.
       return new AuthorizationPolicy(in.readString("namespace"), in.readString("name"),
           map(in.readArrayOfString("selectorKeys"), in.readArrayOfString("selectorValues")),
           PolicyAction.valueOf(in.readString("action")),
-          Arrays.asList(in.readArrayOfCompact("rules", PolicyRule.class)));
+          Arrays.asList(in.readArrayOfCompact("rules", PolicyRule.class)), optionalStrings(in, "targets"));
     }
 
     @Override
@@ -146,6 +169,7 @@ final class MeshSerializers {
       out.writeArrayOfString("selectorValues", p.selector().values().toArray(new String[0]));
       out.writeString("action", p.action().name());
       out.writeArrayOfCompact("rules", p.rules().toArray(new PolicyRule[0]));
+      out.writeArrayOfString("targets", p.targets().toArray(new String[0]));
     }
 
     @Override
@@ -215,6 +239,12 @@ final class MeshSerializers {
     public Class<MeshVersion> getCompactClass() {
       return MeshVersion.class;
     }
+  }
+
+  /** A string array field that older writers did not write: empty when absent. */
+  private static List<String> optionalStrings(CompactReader in, String field) {
+    return in.getFieldKind(field) == com.hazelcast.nio.serialization.FieldKind.ARRAY_OF_STRING
+        ? list(in.readArrayOfString(field)) : List.of();
   }
 
   private static List<String> list(String[] values) {
