@@ -15,6 +15,7 @@ import com.hazelcast.nio.serialization.compact.CompactWriter;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.PolicyAction;
 import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.TrafficPolicy;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.util.Arrays;
@@ -92,6 +93,29 @@ class PolicySchemaEvolutionTest {
     AuthorizationPolicy read = (AuthorizationPolicy) current.getMap("evolution.roundtrip").get("shop/api");
     assertThat(read).isEqualTo(policy);
     assertThat(read.rules().get(0).headers()).containsEntry("x-tenant", List.of("gold", "silver*"));
+  }
+
+  @Test
+  void traffic_policies_survive_the_round_trip_with_and_without_their_parts() {
+    TrafficPolicy full = dev.capstan.core.policy.TrafficPolicyManifest.parse("""
+        apiVersion: capstan.dev/v1alpha1
+        kind: TrafficPolicy
+        metadata: {name: reviews, namespace: shop, creationTimestamp: "2026-11-22T10:00:00Z"}
+        spec:
+          targetRefs: [{kind: Service, name: reviews}]
+          retry: {attempts: 3, retryOn: [5xx, "429"], perTryTimeout: 250ms, budget: {percent: 12.5, minRetriesPerSecond: 2, ttl: 5s}}
+          outlierDetection: {consecutive5xx: 0}
+          limits: {maxConcurrentRequests: 9}
+          rateLimit: {tokens: 4, tokensPerFill: 2, fillInterval: 100ms}
+          faultInjection: {delay: {percent: 0.5, fixedDelay: 1s}, abort: {percent: 1, httpStatus: 503}}
+          loadBalancer: ROUND_ROBIN
+        """, "t.yaml");
+    TrafficPolicy empty = new TrafficPolicy("shop", "wide", 0, List.of(), null, null, null, null, null, null);
+    current.getMap(MeshMaps.TRAFFIC_POLICIES).put(full.key(), full);
+    current.getMap(MeshMaps.TRAFFIC_POLICIES).put(empty.key(), empty);
+
+    assertThat(current.getMap(MeshMaps.TRAFFIC_POLICIES).get(full.key())).isEqualTo(full);
+    assertThat(current.getMap(MeshMaps.TRAFFIC_POLICIES).get(empty.key())).isEqualTo(empty);
   }
 
   @Test
