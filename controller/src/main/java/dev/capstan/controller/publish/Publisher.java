@@ -7,6 +7,7 @@ import dev.capstan.core.mesh.MeshVersion;
 import dev.capstan.core.mesh.NamespacePolicies;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.model.Service;
+import dev.capstan.core.model.TrafficPolicy;
 import dev.capstan.core.model.Workload;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -80,6 +81,7 @@ public final class Publisher {
     sync(hazelcast.getMap(MeshMaps.WORKLOADS), before.workloads(), desired.workloads(), counts);
     sync(hazelcast.getMap(MeshMaps.SERVICES), before.services(), desired.services(), counts);
     sync(hazelcast.getMap(MeshMaps.POLICIES), before.policies(), desired.policies(), counts);
+    sync(hazelcast.getMap(MeshMaps.TRAFFIC_POLICIES), before.trafficPolicies(), desired.trafficPolicies(), counts);
     written = desired;
     MeshVersion current = meta.get(MeshMaps.VERSION_KEY);
     if (current != null && counts[0] + counts[1] == 0 && current.hash().equals(snapshot.version())) {
@@ -92,9 +94,9 @@ public final class Publisher {
     entriesWritten.increment(counts[0]);
     entriesRemoved.increment(counts[1]);
     publications.increment();
-    LOG.info("published mesh version {}: {} entries written, {} removed ({} workload IPs, {} services, {} policy namespaces)",
-        next.label(), counts[0], counts[1], desired.workloads().size(), desired.services().size(),
-        desired.policies().size());
+    LOG.info("published mesh version {}: {} entries written, {} removed ({} workload IPs, {} services, {} policy namespaces, "
+        + "{} traffic policies)", next.label(), counts[0], counts[1], desired.workloads().size(), desired.services().size(),
+        desired.policies().size(), desired.trafficPolicies().size());
     return new Result(next, counts[0], counts[1]);
   }
 
@@ -102,7 +104,8 @@ public final class Publisher {
     IMap<String, Workload> workloads = hazelcast.getMap(MeshMaps.WORKLOADS);
     IMap<String, Service> services = hazelcast.getMap(MeshMaps.SERVICES);
     IMap<String, NamespacePolicies> policies = hazelcast.getMap(MeshMaps.POLICIES);
-    return new MeshMaps.Entries(copy(workloads), copy(services), copy(policies));
+    IMap<String, TrafficPolicy> trafficPolicies = hazelcast.getMap(MeshMaps.TRAFFIC_POLICIES);
+    return new MeshMaps.Entries(copy(workloads), copy(services), copy(policies), copy(trafficPolicies));
   }
 
   private static <V> Map<String, V> copy(IMap<String, V> map) {

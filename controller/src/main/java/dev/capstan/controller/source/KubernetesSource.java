@@ -1,6 +1,7 @@
 package dev.capstan.controller.source;
 
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
+import dev.capstan.controller.source.crd.TrafficPolicyResource;
 import dev.capstan.core.model.MeshSnapshot;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -29,8 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cluster source: fabric8 shared informers on Namespaces, Pods, Services, EndpointSlices and
- * Capstan AuthorizationPolicies, and a full recompute through the {@link Translator} from their
+ * The cluster source: fabric8 shared informers on Namespaces, Pods, Services, EndpointSlices,
+ * Capstan AuthorizationPolicies and TrafficPolicies, and a full recompute through the {@link Translator} from their
  * caches after any event.
  *
  * <p>Every namespace: one {@link SharedInformerFactory} with an informer per kind. Some
@@ -104,6 +105,7 @@ public final class KubernetesSource implements MeshSource {
   private final Informers<Service> services = new Informers<>();
   private final Informers<EndpointSlice> endpointSlices = new Informers<>();
   private final Informers<AuthorizationPolicyResource> policies = new Informers<>();
+  private final Informers<TrafficPolicyResource> trafficPolicies = new Informers<>();
   private final ScheduledExecutorService worker;
   private final AtomicBoolean dirty = new AtomicBoolean();
   private final AtomicBoolean started = new AtomicBoolean();
@@ -122,6 +124,7 @@ public final class KubernetesSource implements MeshSource {
       services.add(factory.sharedIndexInformerFor(Service.class, resync));
       endpointSlices.add(factory.sharedIndexInformerFor(EndpointSlice.class, resync));
       policies.add(factory.sharedIndexInformerFor(AuthorizationPolicyResource.class, resync));
+      trafficPolicies.add(factory.sharedIndexInformerFor(TrafficPolicyResource.class, resync));
     } else {
       // fabric8 deprecates the factory's inNamespace/withName in favour of the Informable DSL.
       for (String ns : options.namespaces().stream().sorted().toList()) {
@@ -130,6 +133,7 @@ public final class KubernetesSource implements MeshSource {
         services.add(client.services().inNamespace(ns).runnableInformer(resync));
         endpointSlices.add(client.discovery().v1().endpointSlices().inNamespace(ns).runnableInformer(resync));
         policies.add(client.resources(AuthorizationPolicyResource.class).inNamespace(ns).runnableInformer(resync));
+        trafficPolicies.add(client.resources(TrafficPolicyResource.class).inNamespace(ns).runnableInformer(resync));
       }
     }
     this.worker = DaemonThread.single("capstan-source-kubernetes");
@@ -177,9 +181,9 @@ public final class KubernetesSource implements MeshSource {
         }
         return;
       }
-      LOG.info("informers synced ({} namespaces, {} pods, {} services, {} EndpointSlices, {} AuthorizationPolicies)",
-          namespaces.list().size(), pods.list().size(), services.list().size(), endpointSlices.list().size(),
-          policies.list().size());
+      LOG.info("informers synced ({} namespaces, {} pods, {} services, {} EndpointSlices, {} AuthorizationPolicies, "
+          + "{} TrafficPolicies)", namespaces.list().size(), pods.list().size(), services.list().size(),
+          endpointSlices.list().size(), policies.list().size(), trafficPolicies.list().size());
       changed();
     });
   }
@@ -237,7 +241,7 @@ public final class KubernetesSource implements MeshSource {
     }
     try {
       Resources resources = new Resources(namespaces.list(), pods.list(), services.list(), endpointSlices.list(),
-          policies.list());
+          policies.list(), trafficPolicies.list());
       emitter.offer(Translator.translate(resources));
     } catch (RuntimeException e) {
       LOG.error("computing the mesh from the informer caches failed; the last snapshot stays in force", e);
@@ -251,6 +255,7 @@ public final class KubernetesSource implements MeshSource {
     all.addAll(services.informers);
     all.addAll(endpointSlices.informers);
     all.addAll(policies.informers);
+    all.addAll(trafficPolicies.informers);
     return all;
   }
 

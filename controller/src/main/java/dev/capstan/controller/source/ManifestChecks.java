@@ -3,6 +3,7 @@ package dev.capstan.controller.source;
 import dev.capstan.controller.source.ManifestDirectory.Problem;
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
 import dev.capstan.controller.source.crd.AuthorizationPolicySpec;
+import dev.capstan.controller.source.crd.TrafficPolicyResource;
 import dev.capstan.core.hbone.Hbone;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -318,7 +319,55 @@ final class ManifestChecks {
           check.error(path + ".ports[" + j + "]", "must be a port number 1-65535");
         }
       }
+      List<String> paths = rule.paths() == null ? List.of() : rule.paths();
+      List<String> methods = rule.methods() == null ? List.of() : rule.methods();
+      bounded(paths, path + ".paths", check);
+      bounded(methods, path + ".methods", check);
+      for (int j = 0; j < paths.size(); j++) {
+        if (!Translator.validPath(paths.get(j))) {
+          check.error(path + ".paths[" + j + "]", "'" + paths.get(j)
+              + "' must be a path (/x), a prefix (/x/*), a suffix (*.css) or *");
+        }
+      }
+      for (int j = 0; j < methods.size(); j++) {
+        if (!Translator.validToken(methods.get(j))) {
+          check.error(path + ".methods[" + j + "]", "'" + methods.get(j) + "' is not an HTTP method");
+        }
+      }
+      if (rule.headers() != null) {
+        if (rule.headers().size() > AuthorizationPolicySpec.MAX_ITEMS) {
+          check.error(path + ".headers", "has more than " + AuthorizationPolicySpec.MAX_ITEMS + " entries");
+        }
+        rule.headers().forEach((name, values) -> {
+          if (!Translator.validToken(name)) {
+            check.error(path + ".headers." + name, "is not a header name");
+          } else if (values == null || values.isEmpty() || values.size() > AuthorizationPolicySpec.MAX_ITEMS
+              || !values.stream().allMatch(Translator::validValue)) {
+            check.error(path + ".headers." + name, "must list 1 to " + AuthorizationPolicySpec.MAX_ITEMS + " values");
+          }
+        });
+      }
     }
+    List<AuthorizationPolicySpec.TargetRef> refs = spec.targetRefs() == null ? List.of() : spec.targetRefs();
+    bounded(refs, "spec.targetRefs", check);
+    for (int i = 0; i < refs.size(); i++) {
+      AuthorizationPolicySpec.TargetRef ref = refs.get(i);
+      String at = "spec.targetRefs[" + i + "]";
+      if (ref == null || ref.name() == null || !DNS_LABEL.matcher(ref.name()).matches()) {
+        check.error(at + ".name", "must name a Service of the namespace");
+      } else if (!(ref.group() == null || ref.group().isEmpty() || "core".equals(ref.group()))
+          || !(ref.kind() == null || "Service".equals(ref.kind()))) {
+        check.error(at + ".kind", "only Services can be targeted, got '" + ref.kind() + "'");
+      }
+    }
+    if (!refs.isEmpty() && matchLabels != null && !matchLabels.isEmpty()) {
+      check.error("spec.selector", "and spec.targetRefs are exclusive (targetRefs: the services' waypoint enforces it)");
+    }
+  }
+
+  /** A TrafficPolicy's envelope; its spec is read (and a bad one left out with a WARN) by the translator. */
+  static void trafficPolicy(TrafficPolicyResource policy, Check check) {
+    metadata(policy, true, DNS_SUBDOMAIN, 253, check);
   }
 
   private static void bounded(List<?> list, String path, Check check) {

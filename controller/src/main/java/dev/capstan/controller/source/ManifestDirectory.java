@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.capstan.controller.source.ManifestChecks.Check;
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
+import dev.capstan.controller.source.crd.TrafficPolicyResource;
 import dev.capstan.core.model.MeshSnapshot;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -75,7 +76,9 @@ public final class ManifestDirectory {
           ManifestChecks::endpointSlice, Resources.Builder::endpointSlice),
       new Kind<>(AuthorizationPolicyResource.API_VERSION, AuthorizationPolicyResource.KIND,
           AuthorizationPolicyResource.class, true,
-          ManifestChecks::authorizationPolicy, Resources.Builder::authorizationPolicy));
+          ManifestChecks::authorizationPolicy, Resources.Builder::authorizationPolicy),
+      new Kind<>(TrafficPolicyResource.API_VERSION, TrafficPolicyResource.KIND, TrafficPolicyResource.class, true,
+          ManifestChecks::trafficPolicy, Resources.Builder::trafficPolicy));
 
   private static final Map<String, Kind<?>> KINDS_BY_NAME =
       KINDS.stream().collect(Collectors.toUnmodifiableMap(Kind::kind, k -> k));

@@ -1,6 +1,7 @@
 package dev.capstan.controller.source;
 
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
+import dev.capstan.controller.source.crd.TrafficPolicyResource;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
@@ -18,13 +19,15 @@ import java.util.List;
  * @param services services (VIPs, ports, selectors)
  * @param endpointSlices {@code discovery.k8s.io/v1} EndpointSlices (endpoints and readiness)
  * @param authorizationPolicies Capstan {@code AuthorizationPolicy} custom resources
+ * @param trafficPolicies Capstan {@code TrafficPolicy} custom resources
  */
 public record Resources(
     List<Namespace> namespaces,
     List<Pod> pods,
     List<Service> services,
     List<EndpointSlice> endpointSlices,
-    List<AuthorizationPolicyResource> authorizationPolicies) {
+    List<AuthorizationPolicyResource> authorizationPolicies,
+    List<TrafficPolicyResource> trafficPolicies) {
 
   public Resources {
     namespaces = List.copyOf(namespaces == null ? List.of() : namespaces);
@@ -32,6 +35,13 @@ public record Resources(
     services = List.copyOf(services == null ? List.of() : services);
     endpointSlices = List.copyOf(endpointSlices == null ? List.of() : endpointSlices);
     authorizationPolicies = List.copyOf(authorizationPolicies == null ? List.of() : authorizationPolicies);
+    trafficPolicies = List.copyOf(trafficPolicies == null ? List.of() : trafficPolicies);
+  }
+
+  /** Resources without TrafficPolicies. */
+  public Resources(List<Namespace> namespaces, List<Pod> pods, List<Service> services, List<EndpointSlice> endpointSlices,
+      List<AuthorizationPolicyResource> authorizationPolicies) {
+    this(namespaces, pods, services, endpointSlices, authorizationPolicies, List.of());
   }
 
   /** No objects at all. */
@@ -46,6 +56,7 @@ public record Resources(
     private final List<Service> services = new ArrayList<>();
     private final List<EndpointSlice> endpointSlices = new ArrayList<>();
     private final List<AuthorizationPolicyResource> authorizationPolicies = new ArrayList<>();
+    private final List<TrafficPolicyResource> trafficPolicies = new ArrayList<>();
 
     public Builder namespace(Namespace namespace) {
       namespaces.add(namespace);
@@ -72,8 +83,13 @@ public record Resources(
       return this;
     }
 
+    public Builder trafficPolicy(TrafficPolicyResource policy) {
+      trafficPolicies.add(policy);
+      return this;
+    }
+
     public Resources build() {
-      return new Resources(namespaces, pods, services, endpointSlices, authorizationPolicies);
+      return new Resources(namespaces, pods, services, endpointSlices, authorizationPolicies, trafficPolicies);
     }
   }
 }

@@ -15,6 +15,7 @@ import dev.capstan.core.model.PolicyAction;
 import dev.capstan.core.model.PolicyRule;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
+import dev.capstan.core.model.TrafficPolicy;
 import dev.capstan.core.model.Workload;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -133,12 +134,14 @@ public final class Translator {
         .filter(p -> p.getMetadata() != null && p.getMetadata().getName() != null)
         .filter(p -> enrolled.contains(namespaceOf(p)))
         .map(Translator::policy)
+        .flatMap(Optional::stream)
         .sorted(Comparator.comparing(AuthorizationPolicy::namespace).thenComparing(AuthorizationPolicy::name))
         .toList();
+    List<TrafficPolicy> trafficPolicies = TrafficPolicyTranslator.translate(resources.trafficPolicies(), enrolled);
 
     Map<String, Integer> weights = bufferWeights(resources.namespaces(), enrolled);
-    MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies, weights);
-    return new MeshSnapshot(version(unversioned), workloads, services, policies, weights);
+    MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies, weights, trafficPolicies);
+    return new MeshSnapshot(version(unversioned), workloads, services, policies, weights, trafficPolicies);
   }
 
   /** The workload without the IPs a preferred pod already holds (claiming the rest), or empty if none is left. */
@@ -432,8 +435,15 @@ public final class Translator {
    * The model of a policy resource. The CRD schema rejects invalid values; should one reach us
    * anyway, the result fails closed: an ALLOW rule with an invalid value is dropped (it allows
    * nothing), a DENY rule loses the invalid value (it denies more), an unknown action denies all.
+   *
+   * <p>With {@code targetRefs} the policy is the waypoint's (its selector, if any, is ignored with
+   * a WARN); refs that are not Services are dropped with a WARN, and a policy left with none is
+   * left out (it names nothing Capstan enforces). A selector-bound policy with L7 fields (paths,
+   * methods, headers) is kept for the node agents, which enforce it at L4 only — an ALLOW rule
+   * with L7 fields never matches, a DENY rule with L7 fields matches on its L4 fields — and a
+   * WARN names it.
    */
-  static AuthorizationPolicy policy(AuthorizationPolicyResource resource) {
+  static Optional<AuthorizationPolicy> policy(AuthorizationPolicyResource resource) {
     AuthorizationPolicySpec spec = resource.getSpec() == null
         ? new AuthorizationPolicySpec(null, null, null)
         : resource.getSpec();
@@ -446,8 +456,18 @@ public final class Translator {
     } else if ("DENY".equals(spec.action())) {
       action = PolicyAction.DENY;
     } else {
-      return new AuthorizationPolicy(namespace, name, selector, PolicyAction.DENY,
-          List.of(new PolicyRule(List.of(), List.of(), List.of())));
+      return Optional.of(new AuthorizationPolicy(namespace, name, selector, PolicyAction.DENY,
+          List.of(new PolicyRule(List.of(), List.of(), List.of())), targets(spec, namespace, name)));
+    }
+    List<String> targets = targets(spec, namespace, name);
+    if (spec.targetRefs() != null && !spec.targetRefs().isEmpty() && targets.isEmpty()) {
+      LOG.warn("AuthorizationPolicy {}/{}: none of its targetRefs is a Service; the policy is left out", namespace, name);
+      return Optional.empty();
+    }
+    if (!targets.isEmpty() && !selector.isEmpty()) {
+      LOG.warn("AuthorizationPolicy {}/{}: selector ignored: a policy with targetRefs is enforced by the waypoint of "
+          + "those services", namespace, name);
+      selector = Map.of();
     }
     List<PolicyRule> rules = new ArrayList<>();
     for (AuthorizationPolicySpec.Rule rule : spec.rules() == null ? List.<AuthorizationPolicySpec.Rule>of() : spec.rules()) {
@@ -455,17 +475,71 @@ public final class Translator {
       List<String> principals = orEmpty(r.principals());
       List<String> namespaces = orEmpty(r.namespaces());
       List<Integer> ports = orEmpty(r.ports());
+      List<String> paths = orEmpty(r.paths());
+      List<String> methods = orEmpty(r.methods());
+      Map<String, List<String>> headers = r.headers() == null ? Map.of() : r.headers();
       List<String> goodPrincipals = principals.stream().filter(Translator::validPrincipal).toList();
       List<String> goodNamespaces = namespaces.stream().filter(n -> !isBlank(n)).toList();
       List<Integer> goodPorts = ports.stream().filter(p -> p != null && validPort(p)).toList();
+      List<String> goodPaths = paths.stream().filter(Translator::validPath).toList();
+      List<String> goodMethods = methods.stream().filter(Translator::validToken).toList();
+      Map<String, List<String>> goodHeaders = new java.util.LinkedHashMap<>();
+      headers.forEach((h, values) -> {
+        if (validToken(h) && values != null && !values.isEmpty() && values.stream().allMatch(Translator::validValue)) {
+          goodHeaders.put(h, values);
+        }
+      });
       boolean clean = rule != null && goodPrincipals.size() == principals.size()
-          && goodNamespaces.size() == namespaces.size() && goodPorts.size() == ports.size();
+          && goodNamespaces.size() == namespaces.size() && goodPorts.size() == ports.size()
+          && goodPaths.size() == paths.size() && goodMethods.size() == methods.size()
+          && goodHeaders.size() == headers.size();
       if (action == PolicyAction.ALLOW && !clean) {
         continue;
       }
-      rules.add(new PolicyRule(goodPrincipals, goodNamespaces, goodPorts));
+      rules.add(new PolicyRule(goodPrincipals, goodNamespaces, goodPorts, goodPaths, goodMethods, goodHeaders));
     }
-    return new AuthorizationPolicy(namespace, name, selector, action, rules);
+    AuthorizationPolicy policy = new AuthorizationPolicy(namespace, name, selector, action, rules, targets);
+    if (!policy.targeted() && policy.hasL7()) {
+      LOG.warn("AuthorizationPolicy {}/{} is enforced by node agents at L4 only, yet has rules with paths, methods or "
+          + "headers: {}; add targetRefs to enforce it at the services' waypoint", namespace, name,
+          action == PolicyAction.ALLOW ? "those ALLOW rules never match (fail closed)"
+              : "those DENY rules match on their principals, namespaces and ports alone (fail closed)");
+    }
+    return Optional.of(policy);
+  }
+
+  /** The Service names of a policy's {@code targetRefs}; other kinds are dropped with a WARN. */
+  private static List<String> targets(AuthorizationPolicySpec spec, String namespace, String name) {
+    List<String> targets = new ArrayList<>();
+    for (AuthorizationPolicySpec.TargetRef ref : orEmpty(spec.targetRefs())) {
+      boolean service = ref != null && (ref.group() == null || ref.group().isEmpty() || "core".equals(ref.group()))
+          && (ref.kind() == null || "Service".equals(ref.kind())) && ref.name() != null && DNS_LABEL.matcher(ref.name()).matches();
+      if (service) {
+        targets.add(ref.name());
+      } else {
+        LOG.warn("AuthorizationPolicy {}/{}: targetRef {} dropped: only Services of the namespace can be targeted",
+            namespace, name, ref);
+      }
+    }
+    return targets;
+  }
+
+  /** A path pattern: starts with / or * (exact, prefix*, *suffix, *), no spaces. */
+  static boolean validPath(String path) {
+    return path != null && !path.isEmpty() && path.length() <= AuthorizationPolicySpec.MAX_L7_LENGTH
+        && (path.startsWith("/") || path.startsWith("*")) && path.chars().noneMatch(c -> c <= ' ' || c == 0x7f);
+  }
+
+  /** An HTTP token (a method or header name). */
+  static boolean validToken(String token) {
+    return token != null && !token.isEmpty() && token.length() <= AuthorizationPolicySpec.MAX_L7_LENGTH
+        && token.chars().allMatch(c -> c < 0x7f && (Character.isLetterOrDigit(c) || "!#$%&'*+-.^_`|~".indexOf(c) >= 0));
+  }
+
+  /** A header value pattern: visible characters and spaces. */
+  static boolean validValue(String value) {
+    return value != null && value.length() <= AuthorizationPolicySpec.MAX_L7_LENGTH
+        && value.chars().allMatch(c -> c == ' ' || c == '\t' || (c > ' ' && c != 0x7f));
   }
 
   /** A principal the node agent can match: {@code *} or a {@code spiffe://} URI. */
@@ -481,7 +555,13 @@ public final class Translator {
     MeshSnapshot unversioned = new MeshSnapshot("", snapshot.workloads(), snapshot.services(), snapshot.policies(),
         snapshot.bufferWeights());
     try {
-      byte[] json = CANONICAL.writeValueAsString(unversioned).getBytes(StandardCharsets.UTF_8);
+      String canonical = CANONICAL.writeValueAsString(unversioned);
+      if (!snapshot.trafficPolicies().isEmpty()) {
+        // Not in the JSON (Optional, Duration): their records' text is as canonical.
+        canonical += snapshot.trafficPolicies().stream().map(TrafficPolicy::toString)
+            .collect(Collectors.joining("\n", "\ntrafficPolicies:\n", ""));
+      }
+      byte[] json = canonical.getBytes(StandardCharsets.UTF_8);
       byte[] digest = MessageDigest.getInstance("SHA-256").digest(json);
       return HexFormat.of().formatHex(digest).substring(0, VERSION_HEX_CHARS);
     } catch (JsonProcessingException | NoSuchAlgorithmException e) {

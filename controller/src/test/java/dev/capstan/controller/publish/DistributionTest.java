@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.capstan.controller.testing.Meshes;
 import dev.capstan.controller.testing.Replicas;
+import dev.capstan.core.mesh.MeshMaps;
 import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.TrafficPolicy;
 import dev.capstan.core.model.Workload;
 import dev.capstan.nodeagent.state.HazelcastMeshView;
 import dev.capstan.nodeagent.state.MeshIndex;
@@ -89,6 +91,33 @@ class DistributionTest {
 
     replicas.offer(new dev.capstan.core.model.MeshSnapshot("h2", base.workloads(), base.services(), base.policies(), Map.of()));
     await(agent, i -> i.version().equals("2-h2") && i.snapshot().bufferWeights().isEmpty(), WAIT);
+  }
+
+  @Test
+  void traffic_policies_are_published_by_key_then_changed_and_removed() {
+    replicas = new Replicas(1);
+    Replicas.Replica r = replicas.start(0);
+    HazelcastMeshView agent = replicas.agent("a");
+    MeshSnapshot base = Meshes.mesh("h1", 10, 2);
+    TrafficPolicy rr = new TrafficPolicy("ns-0", "lb", 0, List.of("svc-0"), null, null, null, null, null,
+        TrafficPolicy.LoadBalancer.ROUND_ROBIN);
+    TrafficPolicy limited = new TrafficPolicy("ns-1", "limits", 0, List.of(), null, null,
+        java.util.Optional.of(new TrafficPolicy.Limits(50)), null, null, null);
+    var map = r.hazelcast().<String, TrafficPolicy>getMap(MeshMaps.TRAFFIC_POLICIES);
+
+    replicas.offer(new MeshSnapshot("h1", base.workloads(), base.services(), base.policies(), Map.of(), List.of(rr, limited)));
+    await(agent, i -> i.version().equals("1-h1"), WAIT);
+    assertThat(map.get("ns-0/lb")).isEqualTo(rr);
+    assertThat(map.get("ns-1/limits")).isEqualTo(limited);
+
+    TrafficPolicy tighter = new TrafficPolicy("ns-1", "limits", 0, List.of(), null, null,
+        java.util.Optional.of(new TrafficPolicy.Limits(5)), null, null, null);
+    replicas.offer(new MeshSnapshot("h2", base.workloads(), base.services(), base.policies(), Map.of(), List.of(tighter)));
+    await(agent, i -> i.version().equals("2-h2"), WAIT);
+    assertThat(map.keySet()).containsExactly("ns-1/limits");
+    assertThat(map.get("ns-1/limits")).isEqualTo(tighter);
+    assertThat(r.distribution().lastResult().written()).as("only the changed policy").isEqualTo(1);
+    assertThat(r.distribution().lastResult().removed()).isEqualTo(1);
   }
 
   @Test

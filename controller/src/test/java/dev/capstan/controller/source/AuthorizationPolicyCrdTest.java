@@ -70,7 +70,19 @@ class AuthorizationPolicyCrdTest {
     assertThat(matchLabels.getAdditionalProperties().getSchema().getMaxLength())
         .isEqualTo(AuthorizationPolicySpec.MAX_LABEL_VALUE_LENGTH);
     assertThat(rules.getMaxItems()).isEqualTo(AuthorizationPolicySpec.MAX_RULES);
-    for (String list : new String[] {"principals", "namespaces", "ports"}) {
+    JSONSchemaProps targetRef = spec.getProperties().get("targetRefs").getItems().getSchema();
+    assertThat(targetRef.getProperties().keySet())
+        .containsExactlyInAnyOrder(components(AuthorizationPolicySpec.TargetRef.class));
+    assertThat(targetRef.getProperties().get("kind").getEnum()).extracting(JsonNode::asText).containsExactly("Service");
+    assertThat(spec.getProperties().get("targetRefs").getMaxItems()).isEqualTo(AuthorizationPolicySpec.MAX_ITEMS);
+    assertThat(spec.getXKubernetesValidations()).singleElement()
+        .satisfies(v -> assertThat(v.getRule()).contains("selector").contains("targetRefs"));
+    assertThat(rule.getProperties().get("headers").getMaxProperties()).isEqualTo(AuthorizationPolicySpec.MAX_ITEMS);
+    for (String l7 : new String[] {"paths", "methods"}) {
+      assertThat(rule.getProperties().get(l7).getItems().getSchema().getMaxLength()).as(l7)
+          .isEqualTo(AuthorizationPolicySpec.MAX_L7_LENGTH);
+    }
+    for (String list : new String[] {"principals", "namespaces", "ports", "paths", "methods"}) {
       assertThat(rule.getProperties().get(list).getMaxItems()).as(list).isEqualTo(AuthorizationPolicySpec.MAX_ITEMS);
     }
     assertThat(rule.getProperties().get("principals").getItems().getSchema().getMaxLength())

@@ -66,6 +66,7 @@ class KubernetesSourceTest {
   @BeforeEach
   void installCrd() throws Exception {
     client.apiextensions().v1().customResourceDefinitions().resource(AuthorizationPolicyCrdTest.crd()).create();
+    client.apiextensions().v1().customResourceDefinitions().resource(TrafficPolicyCrdTest.crd()).create();
   }
 
   @AfterEach
@@ -221,6 +222,36 @@ class KubernetesSourceTest {
 
     client.resources(AuthorizationPolicyResource.class).inNamespace("shop").withName("web-from-frontend").delete();
     awaitSnapshot("policy deleted", s -> s.policies().isEmpty());
+  }
+
+  @Test
+  void traffic_policy_create_update_and_delete_follow_the_custom_resource() throws Exception {
+    shop();
+    start(OPTIONS);
+    awaitSnapshot("first snapshot", s -> true);
+
+    create(PolicyTranslationTest.trafficPolicy("shop", "web", "targetRefs: [{kind: Service, name: web}]\nlimits: {maxConcurrentRequests: 10}"),
+        PolicyTranslationTest.trafficPolicy("shop", "wide", "loadBalancer: ROUND_ROBIN"));
+    MeshSnapshot created = awaitSnapshot("traffic policies created", s -> s.trafficPolicies().size() == 2);
+    assertThat(created.trafficPolicies().get(0).limits()).contains(new dev.capstan.core.model.TrafficPolicy.Limits(10));
+
+    var policies = client.resources(dev.capstan.controller.source.crd.TrafficPolicyResource.class).inNamespace("shop");
+    policies.withName("web").edit(p -> {
+      ((com.fasterxml.jackson.databind.node.ObjectNode) p.getSpec().get("limits")).put("maxConcurrentRequests", 20);
+      return p;
+    });
+    awaitSnapshot("traffic policy updated", s -> s.trafficPolicies().size() == 2
+        && s.trafficPolicies().get(0).limits().orElseThrow().maxConcurrentRequests() == 20);
+
+    policies.withName("web").edit(p -> {
+      ((com.fasterxml.jackson.databind.node.ObjectNode) p.getSpec().get("limits")).put("maxConcurrentRequests", -1);
+      return p;
+    });
+    MeshSnapshot bad = awaitSnapshot("bad traffic policy left out", s -> s.trafficPolicies().size() == 1);
+    assertThat(bad.trafficPolicies().get(0).name()).as("the other one goes on").isEqualTo("wide");
+
+    policies.withName("wide").delete();
+    awaitSnapshot("traffic policy deleted", s -> s.trafficPolicies().isEmpty());
   }
 
   @Test

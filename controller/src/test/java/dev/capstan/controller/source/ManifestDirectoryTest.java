@@ -213,7 +213,7 @@ class ManifestDirectoryTest {
                 - principal: [spiffe://cluster.local/ns/shop/sa/frontend]
             """)),
             List.of("policy.yaml:8: AuthorizationPolicy p: spec.rules[0].principal is not a known field"
-                + " (known: namespaces, ports, principals)")),
+                + " (known: headers, methods, namespaces, paths, ports, principals)")),
         arguments(named("policy with a bad action, principal, namespace and port", files("policy.yaml", """
             apiVersion: capstan.dev/v1alpha1
             kind: AuthorizationPolicy

@@ -90,6 +90,24 @@ public final class Fields {
     }).orElse(defaultValue);
   }
 
+  /** A number, integral or not (such as a percentage {@code 0.5}), between {@code min} and {@code max}. */
+  public double decimal(String key, double defaultValue, double min, double max) {
+    return value(key).map(v -> {
+      if (!v.isNumber()) {
+        throw new ConfigException(at(key) + " must be a number, got '" + v.asText() + "'");
+      }
+      double d = v.asDouble();
+      if (!(d >= min && d <= max)) {
+        throw new ConfigException(at(key) + " must be between " + plain(min) + " and " + plain(max) + ", got " + v.asText());
+      }
+      return d;
+    }).orElse(defaultValue);
+  }
+
+  private static String plain(double d) {
+    return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
+  }
+
   public boolean bool(String key, boolean defaultValue) {
     return value(key).map(v -> {
       if (!v.isBoolean()) {
@@ -239,6 +257,37 @@ public final class Fields {
         throw new ConfigException(at(key) + "." + e.getKey() + " must be a string");
       }
       out.put(e.getKey(), e.getValue().asText());
+    });
+    return out;
+  }
+
+  /** A mapping of strings to lists of strings (a single string is a list of one). */
+  public Map<String, List<String>> stringListMap(String key) {
+    Optional<JsonNode> v = value(key);
+    if (v.isEmpty()) {
+      return Map.of();
+    }
+    if (!v.get().isObject()) {
+      throw new ConfigException(at(key) + " must be a mapping");
+    }
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    v.get().properties().forEach(e -> {
+      JsonNode values = e.getValue();
+      String at = at(key) + "." + e.getKey();
+      List<String> list = new ArrayList<>();
+      if (values.isArray()) {
+        for (int i = 0; i < values.size(); i++) {
+          if (!values.get(i).isValueNode() || values.get(i).isNull()) {
+            throw new ConfigException(at + "[" + i + "] must be a string");
+          }
+          list.add(values.get(i).asText());
+        }
+      } else if (values.isValueNode() && !values.isNull()) {
+        list.add(values.asText());
+      } else {
+        throw new ConfigException(at + " must be a string or a list of strings");
+      }
+      out.put(e.getKey(), list);
     });
     return out;
   }

@@ -96,7 +96,7 @@ public final class MeshFile {
       return new Service(s.string("namespace"), s.string("name"), vips, ports, endpoints, waypoint);
     });
     List<AuthorizationPolicy> policies = f.list("policies", (p, i) -> {
-      p.only("namespace", "name", "selector", "action", "rules");
+      p.only("namespace", "name", "selector", "action", "rules", "targets");
       String action = p.string("action", "allow");
       PolicyAction a;
       try {
@@ -105,7 +105,7 @@ public final class MeshFile {
         throw new ConfigException(p.path() + ".action must be allow or deny, got '" + action + "'");
       }
       List<PolicyRule> rules = p.list("rules", (r, j) -> {
-        r.only("principals", "namespaces", "ports");
+        r.only("principals", "namespaces", "ports", "paths", "methods", "headers");
         List<Integer> ports = r.strings("ports").stream().map(s -> {
           try {
             if (s.isEmpty() || s.length() > 5 || !s.chars().allMatch(c -> c >= '0' && c <= '9')) {
@@ -120,9 +120,21 @@ public final class MeshFile {
             throw new ConfigException(r.path() + ".ports: '" + s + "' is not a port");
           }
         }).toList();
-        return new PolicyRule(r.strings("principals"), r.strings("namespaces"), ports);
+        List<String> paths = r.strings("paths");
+        for (int k = 0; k < paths.size(); k++) {
+          String path = paths.get(k);
+          if (!(path.startsWith("/") || path.startsWith("*"))) {
+            throw new ConfigException(r.path() + ".paths[" + k + "] must start with / or *, got '" + path + "'");
+          }
+        }
+        return new PolicyRule(r.strings("principals"), r.strings("namespaces"), ports, paths, r.strings("methods"),
+            r.stringListMap("headers"));
       });
-      return new AuthorizationPolicy(p.string("namespace"), p.string("name"), p.stringMap("selector"), a, rules);
+      List<String> targets = p.strings("targets");
+      if (!targets.isEmpty() && !p.stringMap("selector").isEmpty()) {
+        throw new ConfigException(p.path() + ": selector and targets are exclusive (targets: the waypoint of those services enforces it)");
+      }
+      return new AuthorizationPolicy(p.string("namespace"), p.string("name"), p.stringMap("selector"), a, rules, targets);
     });
     java.util.Map<String, Integer> weights = new java.util.TreeMap<>();
     f.list("namespaces", (n, i) -> {

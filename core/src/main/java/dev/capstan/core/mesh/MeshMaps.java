@@ -4,6 +4,7 @@ import com.hazelcast.config.CompactSerializationConfig;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.model.Service;
+import dev.capstan.core.model.TrafficPolicy;
 import dev.capstan.core.model.Workload;
 import java.util.Map;
 import java.util.TreeMap;
@@ -16,6 +17,7 @@ import java.util.TreeMap;
  *   <li>{@value #SERVICES}: {@code namespace/name} → {@link Service}; the agent indexes its
  *       VIP:port pairs in memory (see docs/decisions.md).
  *   <li>{@value #POLICIES}: namespace → {@link NamespacePolicies}.
+ *   <li>{@value #TRAFFIC_POLICIES}: {@code namespace/name} → {@link TrafficPolicy}, for waypoints.
  *   <li>{@value #META}: {@value #VERSION_KEY} → {@link MeshVersion}, written after the entries.
  * </ul>
  */
@@ -24,6 +26,7 @@ public final class MeshMaps {
   public static final String WORKLOADS = "capstan.workloads";
   public static final String SERVICES = "capstan.services";
   public static final String POLICIES = "capstan.policies";
+  public static final String TRAFFIC_POLICIES = "capstan.trafficpolicies";
   public static final String META = "capstan.meta";
   public static final String VERSION_KEY = "version";
 
@@ -62,11 +65,22 @@ public final class MeshMaps {
     config.addSerializer(new MeshSerializers.RuleSerializer());
     config.addSerializer(new MeshSerializers.NamespacePoliciesSerializer());
     config.addSerializer(new MeshSerializers.VersionSerializer());
+    config.addSerializer(new MeshSerializers.TrafficPolicySerializer());
   }
 
-  /** The desired content of the three model maps for a snapshot. */
+  /** The desired content of the model maps for a snapshot. */
   public record Entries(
-      Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies) {
+      Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies,
+      Map<String, TrafficPolicy> trafficPolicies) {
+
+    public Entries {
+      trafficPolicies = trafficPolicies == null ? Map.of() : trafficPolicies;
+    }
+
+    /** Entries without TrafficPolicies. */
+    public Entries(Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies) {
+      this(workloads, services, policies, Map.of());
+    }
 
     public static Entries of(MeshSnapshot snapshot) {
       Map<String, Workload> workloads = new TreeMap<>();
@@ -94,7 +108,11 @@ public final class MeshMaps {
         list.sort(java.util.Comparator.comparing(AuthorizationPolicy::name));
         policies.put(ns, new NamespacePolicies(ns, list, snapshot.bufferWeights().getOrDefault(ns, 1)));
       });
-      return new Entries(Map.copyOf(workloads), Map.copyOf(services), Map.copyOf(policies));
+      Map<String, TrafficPolicy> trafficPolicies = new TreeMap<>();
+      for (TrafficPolicy p : snapshot.trafficPolicies()) {
+        trafficPolicies.put(p.key(), p);
+      }
+      return new Entries(Map.copyOf(workloads), Map.copyOf(services), Map.copyOf(policies), Map.copyOf(trafficPolicies));
     }
   }
 }

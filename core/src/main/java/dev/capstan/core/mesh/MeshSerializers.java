@@ -9,7 +9,9 @@ import dev.capstan.core.model.PolicyAction;
 import dev.capstan.core.model.PolicyRule;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
+import dev.capstan.core.model.TrafficPolicy;
 import dev.capstan.core.model.Workload;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -104,11 +106,23 @@ final class MeshSerializers {
     }
   }
 
+  /**
+   * L7 fields were added later (Compact schema evolution): a rule written without them reads with
+   * none. Headers are flattened into two parallel arrays, one entry per (name, value pattern).
+   */
   static final class RuleSerializer implements CompactSerializer<PolicyRule> {
     @Override
     public PolicyRule read(CompactReader in) {
+      List<String> paths = optionalStrings(in, "paths");
+      List<String> methods = optionalStrings(in, "methods");
+      List<String> headerNames = optionalStrings(in, "headerNames");
+      List<String> headerValues = optionalStrings(in, "headerValues");
+      Map<String, List<String>> headers = new LinkedHashMap<>();
+      for (int i = 0; i < Math.min(headerNames.size(), headerValues.size()); i++) {
+        headers.computeIfAbsent(headerNames.get(i), k -> new ArrayList<>()).add(headerValues.get(i));
+      }
       return new PolicyRule(list(in.readArrayOfString("principals")), list(in.readArrayOfString("namespaces")),
-          Arrays.stream(in.readArrayOfInt32("ports")).boxed().toList());
+          Arrays.stream(in.readArrayOfInt32("ports")).boxed().toList(), paths, methods, headers);
     }
 
     @Override
@@ -116,6 +130,16 @@ final class MeshSerializers {
       out.writeArrayOfString("principals", r.principals().toArray(new String[0]));
       out.writeArrayOfString("namespaces", r.namespaces().toArray(new String[0]));
       out.writeArrayOfInt32("ports", r.ports().stream().mapToInt(Integer::intValue).toArray());
+      out.writeArrayOfString("paths", r.paths().toArray(new String[0]));
+      out.writeArrayOfString("methods", r.methods().toArray(new String[0]));
+      List<String> names = new ArrayList<>();
+      List<String> values = new ArrayList<>();
+      r.headers().forEach((name, patterns) -> patterns.forEach(v -> {
+        names.add(name);
+        values.add(v);
+      }));
+      out.writeArrayOfString("headerNames", names.toArray(new String[0]));
+      out.writeArrayOfString("headerValues", values.toArray(new String[0]));
     }
 
     @Override
@@ -132,10 +156,11 @@ final class MeshSerializers {
   static final class PolicySerializer implements CompactSerializer<AuthorizationPolicy> {
     @Override
     public AuthorizationPolicy read(CompactReader in) {
+      // targets were added later: a policy written without them is selector-bound.
       return new AuthorizationPolicy(in.readString("namespace"), in.readString("name"),
           map(in.readArrayOfString("selectorKeys"), in.readArrayOfString("selectorValues")),
           PolicyAction.valueOf(in.readString("action")),
-          Arrays.asList(in.readArrayOfCompact("rules", PolicyRule.class)));
+          Arrays.asList(in.readArrayOfCompact("rules", PolicyRule.class)), optionalStrings(in, "targets"));
     }
 
     @Override
@@ -146,6 +171,7 @@ final class MeshSerializers {
       out.writeArrayOfString("selectorValues", p.selector().values().toArray(new String[0]));
       out.writeString("action", p.action().name());
       out.writeArrayOfCompact("rules", p.rules().toArray(new PolicyRule[0]));
+      out.writeArrayOfString("targets", p.targets().toArray(new String[0]));
     }
 
     @Override
@@ -214,6 +240,97 @@ final class MeshSerializers {
     @Override
     public Class<MeshVersion> getCompactClass() {
       return MeshVersion.class;
+    }
+  }
+
+  /** A string array field that older writers did not write: empty when absent. */
+  private static List<String> optionalStrings(CompactReader in, String field) {
+    return in.getFieldKind(field) == com.hazelcast.nio.serialization.FieldKind.ARRAY_OF_STRING
+        ? list(in.readArrayOfString(field)) : List.of();
+  }
+
+  /**
+   * A TrafficPolicy, flattened: each optional part is a {@code has*} flag and its fields (written
+   * with neutral values when absent, as Compact's fixed schema wants); durations in nanoseconds.
+   */
+  static final class TrafficPolicySerializer implements CompactSerializer<TrafficPolicy> {
+    @Override
+    public TrafficPolicy read(CompactReader in) {
+      TrafficPolicy.Retry retry = null;
+      if (in.readBoolean("hasRetry")) {
+        long perTry = in.readInt64("retryPerTryTimeoutNanos");
+        retry = new TrafficPolicy.Retry(in.readInt32("retryAttempts"), list(in.readArrayOfString("retryOn")),
+            perTry > 0 ? Duration.ofNanos(perTry) : null, Duration.ofNanos(in.readInt64("retryBackoffBaseNanos")),
+            Duration.ofNanos(in.readInt64("retryBackoffMaxNanos")), new TrafficPolicy.Budget(
+                in.readFloat64("budgetPercent"), in.readInt32("budgetMinPerSecond"), Duration.ofNanos(in.readInt64("budgetTtlNanos"))));
+      }
+      TrafficPolicy.Outlier outlier = !in.readBoolean("hasOutlier") ? null : new TrafficPolicy.Outlier(
+          in.readInt32("outlierConsecutive5xx"), Duration.ofNanos(in.readInt64("outlierBaseEjectionNanos")),
+          Duration.ofNanos(in.readInt64("outlierMaxEjectionNanos")), in.readInt32("outlierMaxEjectionPercent"));
+      TrafficPolicy.Limits limits = !in.readBoolean("hasLimits") ? null
+          : new TrafficPolicy.Limits(in.readInt32("maxConcurrentRequests"));
+      TrafficPolicy.RateLimit rate = !in.readBoolean("hasRateLimit") ? null : new TrafficPolicy.RateLimit(
+          in.readInt32("rateTokens"), in.readInt32("rateTokensPerFill"), Duration.ofNanos(in.readInt64("rateFillIntervalNanos")));
+      TrafficPolicy.Delay delay = !in.readBoolean("hasDelay") ? null
+          : new TrafficPolicy.Delay(in.readFloat64("delayPercent"), Duration.ofNanos(in.readInt64("delayNanos")));
+      TrafficPolicy.Abort abort = !in.readBoolean("hasAbort") ? null
+          : new TrafficPolicy.Abort(in.readFloat64("abortPercent"), in.readInt32("abortStatus"));
+      return new TrafficPolicy(in.readString("namespace"), in.readString("name"), in.readInt64("createdAt"),
+          list(in.readArrayOfString("targets")), java.util.Optional.ofNullable(retry), java.util.Optional.ofNullable(outlier),
+          java.util.Optional.ofNullable(limits), java.util.Optional.ofNullable(rate),
+          delay == null && abort == null ? java.util.Optional.empty()
+              : java.util.Optional.of(new TrafficPolicy.Faults(delay, abort)),
+          TrafficPolicy.LoadBalancer.valueOf(in.readString("loadBalancer")));
+    }
+
+    @Override
+    public void write(CompactWriter out, TrafficPolicy p) {
+      out.writeString("namespace", p.namespace());
+      out.writeString("name", p.name());
+      out.writeInt64("createdAt", p.createdAt());
+      out.writeArrayOfString("targets", p.targets().toArray(new String[0]));
+      out.writeString("loadBalancer", p.loadBalancer().name());
+      TrafficPolicy.Retry r = p.retry().orElse(null);
+      out.writeBoolean("hasRetry", r != null);
+      out.writeInt32("retryAttempts", r == null ? 0 : r.attempts());
+      out.writeArrayOfString("retryOn", r == null ? new String[0] : r.retryOn().toArray(new String[0]));
+      out.writeInt64("retryPerTryTimeoutNanos", r == null || r.perTryTimeout() == null ? 0 : r.perTryTimeout().toNanos());
+      out.writeInt64("retryBackoffBaseNanos", r == null ? 0 : r.backoffBase().toNanos());
+      out.writeInt64("retryBackoffMaxNanos", r == null ? 0 : r.backoffMax().toNanos());
+      out.writeFloat64("budgetPercent", r == null ? 0 : r.budget().percent());
+      out.writeInt32("budgetMinPerSecond", r == null ? 0 : r.budget().minPerSecond());
+      out.writeInt64("budgetTtlNanos", r == null ? 0 : r.budget().ttl().toNanos());
+      TrafficPolicy.Outlier o = p.outlier().orElse(null);
+      out.writeBoolean("hasOutlier", o != null);
+      out.writeInt32("outlierConsecutive5xx", o == null ? 0 : o.consecutive5xx());
+      out.writeInt64("outlierBaseEjectionNanos", o == null ? 0 : o.baseEjectionTime().toNanos());
+      out.writeInt64("outlierMaxEjectionNanos", o == null ? 0 : o.maxEjectionTime().toNanos());
+      out.writeInt32("outlierMaxEjectionPercent", o == null ? 0 : o.maxEjectionPercent());
+      out.writeBoolean("hasLimits", p.limits().isPresent());
+      out.writeInt32("maxConcurrentRequests", p.limits().map(TrafficPolicy.Limits::maxConcurrentRequests).orElse(0));
+      TrafficPolicy.RateLimit l = p.rateLimit().orElse(null);
+      out.writeBoolean("hasRateLimit", l != null);
+      out.writeInt32("rateTokens", l == null ? 0 : l.tokens());
+      out.writeInt32("rateTokensPerFill", l == null ? 0 : l.tokensPerFill());
+      out.writeInt64("rateFillIntervalNanos", l == null ? 0 : l.fillInterval().toNanos());
+      TrafficPolicy.Delay d = p.faults().map(TrafficPolicy.Faults::delay).orElse(null);
+      out.writeBoolean("hasDelay", d != null);
+      out.writeFloat64("delayPercent", d == null ? 0 : d.percent());
+      out.writeInt64("delayNanos", d == null ? 0 : d.duration().toNanos());
+      TrafficPolicy.Abort a = p.faults().map(TrafficPolicy.Faults::abort).orElse(null);
+      out.writeBoolean("hasAbort", a != null);
+      out.writeFloat64("abortPercent", a == null ? 0 : a.percent());
+      out.writeInt32("abortStatus", a == null ? 0 : a.httpStatus());
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.TrafficPolicy";
+    }
+
+    @Override
+    public Class<TrafficPolicy> getCompactClass() {
+      return TrafficPolicy.class;
     }
   }
 

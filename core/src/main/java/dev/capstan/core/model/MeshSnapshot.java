@@ -13,10 +13,14 @@ import java.util.Objects;
  * @param policies every authorization policy
  * @param bufferWeights buffer-quota weight by namespace (annotation {@code capstan.dev/buffer-weight});
  *     absent means 1
+ * @param trafficPolicies every TrafficPolicy (for waypoints), sorted by namespace and name. Left
+ *     out of JSON ({@code Optional} and {@code Duration} have no plain Jackson form): the
+ *     controller hashes them from their records' text
  */
 public record MeshSnapshot(
     String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies,
-    Map<String, Integer> bufferWeights) {
+    Map<String, Integer> bufferWeights,
+    @com.fasterxml.jackson.annotation.JsonIgnore List<TrafficPolicy> trafficPolicies) {
 
   public MeshSnapshot {
     Objects.requireNonNull(version, "version");
@@ -24,6 +28,13 @@ public record MeshSnapshot(
     services = List.copyOf(services == null ? List.of() : services);
     policies = List.copyOf(policies == null ? List.of() : policies);
     bufferWeights = Map.copyOf(bufferWeights == null ? Map.of() : bufferWeights);
+    trafficPolicies = List.copyOf(trafficPolicies == null ? List.of() : trafficPolicies);
+  }
+
+  /** A snapshot without TrafficPolicies. */
+  public MeshSnapshot(String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies,
+      Map<String, Integer> bufferWeights) {
+    this(version, workloads, services, policies, bufferWeights, List.of());
   }
 
   /** A snapshot where every namespace has buffer weight 1. */

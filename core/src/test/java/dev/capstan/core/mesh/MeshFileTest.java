@@ -153,6 +153,31 @@ class MeshFileTest {
     });
   }
 
+  @Test
+  void l7_rules_and_targets_are_read() {
+    MeshSnapshot snapshot = parse("""
+        policies:
+          - namespace: shop
+            name: reviews-api
+            targets: [reviews]
+            action: allow
+            rules:
+              - principals: ["spiffe://cluster.local/ns/shop/sa/web"]
+                paths: [/api/*, "*.css"]
+                methods: [GET]
+                headers: {X-Tenant: [gold, "silver*"], x-debug: "*"}
+        """);
+
+    AuthorizationPolicy p = snapshot.policies().get(0);
+    assertThat(p.targets()).containsExactly("reviews");
+    assertThat(p.targeted()).isTrue();
+    PolicyRule r = p.rules().get(0);
+    assertThat(r.paths()).containsExactly("/api/*", "*.css");
+    assertThat(r.methods()).containsExactly("GET");
+    assertThat(r.headers()).as("names lower case").containsExactly(
+        Map.entry("x-tenant", List.of("gold", "silver*")), Map.entry("x-debug", List.of("*")));
+  }
+
   /** Each case: the file (after the two workloads above), then what the message must name. */
   static Stream<Arguments> badFiles() {
     return Stream.of(
@@ -236,6 +261,18 @@ class MeshFileTest {
             policies:
               - {namespace: shop, name: p, rules: [{principal: ["*"]}]}""",
             List.of("mesh.yaml: policies[0].rules[0].principal", "not a known field")),
+        argumentSet("selector and targets together", """
+            policies:
+              - {namespace: shop, name: p, selector: {app: a}, targets: [reviews]}""",
+            List.of("mesh.yaml: policies[0]", "selector and targets are exclusive")),
+        argumentSet("rule path without a slash", """
+            policies:
+              - {namespace: shop, name: p, targets: [reviews], rules: [{paths: [/ok, admin]}]}""",
+            List.of("mesh.yaml: policies[0].rules[0].paths[1]", "'admin'")),
+        argumentSet("rule header value not a string", """
+            policies:
+              - {namespace: shop, name: p, targets: [reviews], rules: [{headers: {x-a: [{b: c}]}}]}""",
+            List.of("mesh.yaml: policies[0].rules[0].headers.x-a[0]", "must be a string")),
         argumentSet("policy without namespace", """
             policies:
               - {name: p}""",

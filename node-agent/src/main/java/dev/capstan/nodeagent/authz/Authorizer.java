@@ -12,6 +12,11 @@ import java.util.Optional;
  * Evaluates the L4 policies of a destination workload, as Istio does: any matching DENY refuses;
  * otherwise, if any ALLOW policy selects the workload, one of its rules must match; with no
  * policy at all, everything is allowed.
+ *
+ * <p>L7 fields (paths, methods, headers) cannot be checked on a connection, so as Istio's ztunnel
+ * does, both fail closed: an ALLOW rule with L7 fields never matches, a DENY rule with L7 fields
+ * matches on its L4 fields alone. Policies targeted at services are the waypoint's and are not
+ * applied here ({@link AuthorizationPolicy#selects}).
  */
 public final class Authorizer {
 
@@ -49,7 +54,7 @@ public final class Authorizer {
       if (!p.selects(destination)) {
         continue;
       }
-      boolean matches = p.rules().stream().anyMatch(r -> matches(r, peer, port));
+      boolean matches = p.rules().stream().anyMatch(r -> matches(r, p.action(), peer, port));
       if (p.action() == PolicyAction.DENY && matches) {
         return Decision.deny(p.namespace() + "/" + p.name());
       }
@@ -66,7 +71,10 @@ public final class Authorizer {
     return allowedBy.map(Decision::allow).orElse(Decision.deny("no ALLOW rule matched"));
   }
 
-  private static boolean matches(PolicyRule rule, SpiffeId peer, int port) {
+  private static boolean matches(PolicyRule rule, PolicyAction action, SpiffeId peer, int port) {
+    if (rule.hasL7() && action == PolicyAction.ALLOW) {
+      return false; // cannot be checked at L4: allows nothing here
+    }
     if (peer == null && !(rule.principals().isEmpty() && rule.namespaces().isEmpty())) {
       return false;
     }

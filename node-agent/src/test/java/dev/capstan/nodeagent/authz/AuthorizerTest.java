@@ -58,6 +58,14 @@ class AuthorizerTest {
     return new PolicyRule(List.of(), List.of(), List.of());
   }
 
+  private static PolicyRule withL7(PolicyRule l4, List<String> paths, List<String> methods) {
+    return new PolicyRule(l4.principals(), l4.namespaces(), l4.ports(), paths, methods, Map.of());
+  }
+
+  private static AuthorizationPolicy targeted(String name, PolicyAction action, PolicyRule... rules) {
+    return new AuthorizationPolicy("shop", name, Map.of(), action, List.of(rules), List.of("backend"));
+  }
+
   private static Decision allowedBy(String policy) {
     return new Decision(true, "shop/" + policy);
   }
@@ -139,7 +147,26 @@ class AuthorizerTest {
             FRONTEND, PORT, NO_POLICY),
         argumentSet("DENY of another namespace is ignored",
             List.of(new AuthorizationPolicy("billing", "deny-all", Map.of(), PolicyAction.DENY, List.of(anything()))),
-            FRONTEND, PORT, NO_POLICY));
+            FRONTEND, PORT, NO_POLICY),
+        argumentSet("ALLOW rule with L7 fields never matches at L4",
+            List.of(allow("api-reads", withL7(principals(FRONTEND.uri()), List.of("/api/*"), List.of("GET")))),
+            FRONTEND, PORT, NO_ALLOW_MATCHED),
+        argumentSet("ALLOW policy with an L7 rule still allows by its L4 rule",
+            List.of(allow("mixed", withL7(anything(), List.of("/admin"), List.of()), principals(FRONTEND.uri()))),
+            FRONTEND, PORT, allowedBy("mixed")),
+        argumentSet("DENY rule with L7 fields denies on its L4 fields alone",
+            List.of(deny("no-frontend-deletes", withL7(principals(FRONTEND.uri()), List.of(), List.of("DELETE")))),
+            FRONTEND, PORT, deniedBy("no-frontend-deletes")),
+        argumentSet("DENY rule with L7 fields whose L4 fields do not match does not deny",
+            List.of(deny("no-billing-deletes", withL7(principals(BILLING.uri()), List.of(), List.of("DELETE")))),
+            FRONTEND, PORT, NO_POLICY),
+        argumentSet("DENY rule with only L7 fields denies every connection",
+            List.of(deny("no-admin-path", withL7(anything(), List.of("/admin*"), List.of()))),
+            BILLING, PORT, deniedBy("no-admin-path")),
+        argumentSet("ALLOW targeted at services is the waypoint's, not applied here",
+            List.of(targeted("backend-closed", PolicyAction.ALLOW)), FRONTEND, PORT, NO_POLICY),
+        argumentSet("DENY targeted at services is the waypoint's, not applied here",
+            List.of(targeted("backend-deny-all", PolicyAction.DENY, anything())), FRONTEND, PORT, NO_POLICY));
   }
 
   @ParameterizedTest(name = "{argumentSetName}")
@@ -160,7 +187,12 @@ class AuthorizerTest {
         argumentSet("DENY by port refuses plaintext too",
             List.of(deny("no-8080", ports(8080))), PORT, new Decision(false, "shop/no-8080")),
         argumentSet("DENY naming principals does not apply to plaintext",
-            List.of(deny("no-frontend", principals(FRONTEND.uri()))), PORT, NO_POLICY));
+            List.of(deny("no-frontend", principals(FRONTEND.uri()))), PORT, NO_POLICY),
+        argumentSet("ALLOW by port with L7 fields never matches plaintext",
+            List.of(allow("port-8080-gets", withL7(ports(8080), List.of(), List.of("GET")))), PORT, NO_ALLOW_MATCHED),
+        argumentSet("DENY by port with L7 fields refuses plaintext on that port",
+            List.of(deny("no-8080-posts", withL7(ports(8080), List.of(), List.of("POST")))), PORT,
+            new Decision(false, "shop/no-8080-posts")));
   }
 
   @ParameterizedTest(name = "{argumentSetName}")

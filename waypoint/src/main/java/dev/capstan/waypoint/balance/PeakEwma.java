@@ -16,7 +16,7 @@ import java.util.function.LongSupplier;
  * <p>State is kept per endpoint key across config versions (an endpoint that stays keeps its
  * history) and is safe to use from every event loop.
  */
-public final class PeakEwma {
+public final class PeakEwma implements Picker {
 
   private final long decayNanos;
   private final long initialNanos;
@@ -55,6 +55,7 @@ public final class PeakEwma {
    * Picks one of {@code keys} (at least one): with one, that one; else the cheaper of two distinct
    * ones drawn with {@code random} (a number in {@code [0, bound)}).
    */
+  @Override
   public int pick(List<String> keys, IntUnaryOperator random) {
     int n = keys.size();
     if (n == 1) {

@@ -21,9 +21,11 @@ import java.util.Map;
  * @param action {@code ALLOW} (the default) or {@code DENY}
  * @param rules the rules; an ALLOW policy with no rules allows nothing ({@code spec: {}} is the
  *     Istio deny-all idiom)
+ * @param targetRefs Services of the namespace whose waypoint enforces the policy (then {@code
+ *     selector} must be absent); absent for a selector-bound L4 policy
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record AuthorizationPolicySpec(Selector selector, String action, List<Rule> rules) {
+public record AuthorizationPolicySpec(Selector selector, String action, List<Rule> rules, List<TargetRef> targetRefs) {
 
   /** Most rules in one policy. */
   public static final int MAX_RULES = 64;
@@ -34,9 +36,28 @@ public record AuthorizationPolicySpec(Selector selector, String action, List<Rul
   /** Longest label value. */
   public static final int MAX_LABEL_VALUE_LENGTH = 63;
 
+  /** Longest path pattern, header name or header value pattern. */
+  public static final int MAX_L7_LENGTH = 1024;
+
   public AuthorizationPolicySpec {
     rules = copy(rules);
+    targetRefs = copy(targetRefs);
   }
+
+  /** A selector-bound policy. */
+  public AuthorizationPolicySpec(Selector selector, String action, List<Rule> rules) {
+    this(selector, action, rules, null);
+  }
+
+  /**
+   * A Service of the policy's namespace, as Istio's {@code targetRefs} name it.
+   *
+   * @param group {@code ""} (the core group)
+   * @param kind {@code Service}
+   * @param name the service's name
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record TargetRef(String group, String kind, String name) {}
 
   /**
    * A label selector; only {@code matchLabels} is supported.
@@ -56,14 +77,27 @@ public record AuthorizationPolicySpec(Selector selector, String action, List<Rul
    * @param principals source SPIFFE IDs ({@code spiffe://<trust-domain>/ns/<ns>/sa/<sa>}), or
    *     {@code *}
    * @param namespaces source namespaces
-   * @param ports destination ports (the workload's port, not the service's)
+   * @param ports destination ports (the workload's port at a node agent; the service port at a waypoint)
+   * @param paths request paths: exact, {@code prefix*}, {@code *suffix} or {@code *} (L7)
+   * @param methods request methods (L7)
+   * @param headers request header name → value patterns, as paths (L7)
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  public record Rule(List<String> principals, List<String> namespaces, List<Integer> ports) {
+  public record Rule(
+      List<String> principals, List<String> namespaces, List<Integer> ports, List<String> paths, List<String> methods,
+      Map<String, List<String>> headers) {
     public Rule {
       principals = copy(principals);
       namespaces = copy(namespaces);
       ports = copy(ports);
+      paths = copy(paths);
+      methods = copy(methods);
+      headers = headers == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+    }
+
+    /** An L4 rule. */
+    public Rule(List<String> principals, List<String> namespaces, List<Integer> ports) {
+      this(principals, namespaces, ports, null, null, null);
     }
   }
 

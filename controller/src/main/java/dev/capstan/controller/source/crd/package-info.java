@@ -1,2 +1,2 @@
-/** Capstan's custom resources ({@code capstan.dev/v1alpha1}) as fabric8 typed classes. */
+/** Capstan custom resources (AuthorizationPolicy, TrafficPolicy) as the fabric8 client reads them. */
 package dev.capstan.controller.source.crd;
