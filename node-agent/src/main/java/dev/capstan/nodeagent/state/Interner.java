@@ -41,7 +41,7 @@ final class Interner {
       Workload w = byUid.get(e.workloadUid());
       endpoints.add(w == null ? e : new Endpoint(w.uid(), e.healthy()));
     }
-    return new Service(service.namespace(), service.name(), service.vips(), service.ports(), endpoints);
+    return new Service(service.namespace(), service.name(), service.vips(), service.ports(), endpoints, service.waypoint());
   }
 
   private String string(String s) {

@@ -6,8 +6,9 @@ import dev.capstan.core.model.HttpRoute.Backend;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
-import dev.capstan.waypoint.balance.OutlierDetection;
 import dev.capstan.waypoint.balance.PeakEwma;
+import dev.capstan.waypoint.resilience.ResolvedPolicy;
+import dev.capstan.waypoint.resilience.RetryPolicy;
 import dev.capstan.waypoint.route.HeaderEditor;
 import dev.capstan.waypoint.route.RouteTable.Decision;
 import dev.capstan.waypoint.state.WaypointView;
@@ -43,6 +44,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 import java.util.function.IntUnaryOperator;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -66,8 +68,8 @@ final class Exchange implements Upstream.Receiver {
   private static final int WAITING_LIMIT = 64 * 1024;
 
   /** What every exchange of a waypoint shares. */
-  record Shared(Inbound.Settings settings, Supplier<WaypointView> view, Upstream upstream, PeakEwma balancer,
-      OutlierDetection outliers, Supplier<SslContext> clientTls, IntUnaryOperator random) {}
+  record Shared(Inbound.Settings settings, Supplier<WaypointView> view, Upstream upstream, PeakEwma latency,
+      Supplier<SslContext> clientTls, IntUnaryOperator random, DoubleSupplier chance) {}
 
   private final Shared shared;
   private final RequestReader reader;
@@ -104,8 +106,11 @@ final class Exchange implements Upstream.Receiver {
   private PeakEwma.Request inFlight;
   private ScheduledFuture<?> timer;
   private boolean timerUntilHead;
+  private ScheduledFuture<?> tryTimer;
   private int attempts;
   private final List<String> tried = new ArrayList<>();
+  private ResolvedPolicy policy;
+  private ResolvedPolicy.Admission admission;
 
   Exchange(Shared shared, RequestReader reader, HttpRequest head, InetSocketAddress source, Call call) {
     this.shared = shared;
@@ -260,9 +265,10 @@ final class Exchange implements Upstream.Receiver {
    * Sends the request to a healthy endpoint of the route's backend, as {@code protocol}: the head
    * rewritten as the route says, the body as it comes.
    */
-  void forward(Decision.Forward decision, WaypointView view, Upstream.Protocol protocol) {
+  void forward(Decision.Forward decision, WaypointView view, Upstream.Protocol protocol, ResolvedPolicy policy) {
     this.route = decision;
     this.protocol = protocol;
+    this.policy = policy;
     call.route = decision.route();
     call.backend = decision.backend().service();
     String query = head.uri().indexOf('?') < 0 ? "" : head.uri().substring(head.uri().indexOf('?'));
@@ -282,7 +288,29 @@ final class Exchange implements Upstream.Receiver {
     timerUntilHead = whole == null; // the waypoint's default bounds the wait for an answer; a route's, the whole exchange
     Duration limit = whole != null ? whole : shared.settings().defaultTimeout();
     timer = client.eventLoop().schedule(this::timedOut, limit.toNanos(), TimeUnit.NANOSECONDS);
-    attempt(view);
+    // The backend's TrafficPolicy: local rate limit (429), injected faults, concurrency limit (503).
+    ResolvedPolicy.Admission admitted = policy.admit(shared.chance());
+    if (admitted.verdict() == ResolvedPolicy.Verdict.FORWARD) {
+      admission = admitted;
+    }
+    if (admitted.flag() != null) {
+      call.flag(admitted.flag());
+    }
+    Runnable next = switch (admitted.verdict()) {
+      case RATE_LIMITED -> () -> answer(HttpResponseStatus.TOO_MANY_REQUESTS, "local rate limit of " + call.backend, "rate_limited");
+      case OVERFLOW -> () -> answer(HttpResponseStatus.SERVICE_UNAVAILABLE, "too many requests in flight to " + call.backend, "overflow");
+      case FAULT_ABORT -> () -> answer(HttpResponseStatus.valueOf(admitted.status()), "fault filter abort", "fault_abort");
+      case FORWARD -> () -> attempt(view);
+    };
+    if (admitted.delayNanos() > 0) {
+      client.eventLoop().schedule(() -> {
+        if (!finished) {
+          next.run();
+        }
+      }, admitted.delayNanos(), TimeUnit.NANOSECONDS);
+    } else {
+      next.run();
+    }
   }
 
   private void attempt(WaypointView view) {
@@ -296,14 +324,24 @@ final class Exchange implements Upstream.Receiver {
     target = t;
     tried.add(t.uid());
     call.endpoint = dev.capstan.core.hbone.Hbone.authority(t.address());
-    inFlight = shared.balancer().start(t.uid());
+    inFlight = shared.latency().start(t.uid());
+    long perTry = policy.retry().perTryTimeoutNanos();
+    if (perTry > 0) {
+      int attempt = attempts;
+      tryTimer = client.eventLoop().schedule(() -> tryTimedOut(attempt), perTry, TimeUnit.NANOSECONDS);
+    }
     InetAddress from = source.getAddress();
     Upstream.AppKey key = new Upstream.AppKey(new Upstream.Key(t.identity(), t.peer()), t.address(), from, protocol);
     shared.upstream().lease(client.eventLoop(), key, shared.clientTls().get(), this).addListener(f -> {
       if (!f.isSuccess()) {
         endAttempt(true);
+        if (finished) {
+          return;
+        }
         LOG.warn("upstream {} for {} failed: {}", t.address(), route.backend().service(), f.cause().getMessage());
-        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream connect failed", "upstream_connect_failed");
+        if (!retried(RetryPolicy.Outcome.failure(RetryPolicy.Failure.CONNECT_FAILURE))) {
+          fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream connect failed", "upstream_connect_failed");
+        }
         return;
       }
       Upstream.Lease l = (Upstream.Lease) f.getNow();
@@ -354,6 +392,20 @@ final class Exchange implements Upstream.Receiver {
         return;
       }
       informational = false;
+      cancelTryTimer();
+      if (policy.retry().retryable(RetryPolicy.Outcome.status(code))) {
+        // A status the policy retries: if a retry is allowed, this answer is dropped and its connection closed.
+        boolean retrying = retried(RetryPolicy.Outcome.status(code), () -> {
+          Upstream.Lease was = lease;
+          lease = null;
+          was.release(false);
+          endAttempt(code >= 500);
+        });
+        if (retrying) {
+          ReferenceCountUtil.release(msg);
+          return;
+        }
+      }
       status = code;
       responseStarted = true;
       dropReplay();
@@ -439,6 +491,9 @@ final class Exchange implements Upstream.Receiver {
       was.release(false);
     }
     endAttempt(true);
+    if (!responseStarted && retried(RetryPolicy.Outcome.failure(RetryPolicy.Failure.RESET))) {
+      return;
+    }
     if (!responseStarted && was != null && was.reused() && attempts == 1 && requestComplete && replayable) {
       LOG.debug("reused upstream connection to {} ended before answering: trying again", call.endpoint);
       attempt(shared.view().get());
@@ -516,7 +571,7 @@ final class Exchange implements Upstream.Receiver {
     if (inFlight != null) {
       inFlight.done(); // a failure or a timeout counts as the latency it took
       inFlight = null;
-      shared.outliers().observe(target.uid(), error, target.peers());
+      policy.outliers().ifPresent(o -> o.observe(target.uid(), error, target.peers()));
     }
   }
 
@@ -545,6 +600,11 @@ final class Exchange implements Upstream.Receiver {
       timer.cancel(false);
       timer = null;
     }
+    cancelTryTimer();
+    if (admission != null) {
+      policy.release(admission);
+      admission = null;
+    }
     dropReplay();
     waiting.forEach(ReferenceCountUtil::release);
     waiting.clear();
@@ -556,6 +616,64 @@ final class Exchange implements Upstream.Receiver {
     replay.forEach(ReferenceCountUtil::release);
     replay.clear();
     replayable = false;
+  }
+
+  /**
+   * Asks the TrafficPolicy whether to try again after the current try ended with {@code outcome}
+   * (the request whole and kept: at most {@value #REPLAY_LIMIT} bytes); if so, the next try starts
+   * after the backoff.
+   */
+  private boolean retried(RetryPolicy.Outcome outcome) {
+    return retried(outcome, () -> { });
+  }
+
+  /** As above; {@code giveUp} ends the current try first, only when there is a retry. */
+  private boolean retried(RetryPolicy.Outcome outcome, Runnable giveUp) {
+    if (finished || responseStarted) {
+      return false;
+    }
+    RetryPolicy.Decision decision = policy.afterTry(attempts, outcome, requestComplete && replayable, shared.chance());
+    if (!decision.retry()) {
+      if (attempts > 1 || decision.reason() != RetryPolicy.Reason.NOT_RETRYABLE) {
+        LOG.debug("{} to {}: not retried after try {} ({})", call.backend, call.endpoint, attempts, decision.reason());
+      }
+      return false;
+    }
+    giveUp.run();
+    call.flag("retried");
+    LOG.debug("{} to {} ended with {}: try {} in {} µs", call.backend, call.endpoint, outcome, attempts + 1,
+        decision.backoffNanos() / 1000);
+    client.eventLoop().schedule(() -> {
+      if (!finished) {
+        attempt(shared.view().get());
+      }
+    }, decision.backoffNanos(), TimeUnit.NANOSECONDS);
+    return true;
+  }
+
+  /** The try took longer than the policy's per-try timeout without an answer. */
+  private void tryTimedOut(int attempt) {
+    tryTimer = null;
+    if (finished || responseStarted || attempt != attempts) {
+      return;
+    }
+    Upstream.Lease was = lease;
+    lease = null;
+    if (was != null) {
+      was.release(false);
+    }
+    endAttempt(true);
+    if (!retried(RetryPolicy.Outcome.failure(RetryPolicy.Failure.PER_TRY_TIMEOUT))) {
+      LOG.info("upstream {} of {} did not answer within the per-try timeout (504)", call.endpoint, call.backend);
+      fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream timed out (per try)", "upstream_timeout");
+    }
+  }
+
+  private void cancelTryTimer() {
+    if (tryTimer != null) {
+      tryTimer.cancel(false);
+      tryTimer = null;
+    }
   }
 
   // ------------------------------------------------------------------ choosing the endpoint
@@ -577,12 +695,13 @@ final class Exchange implements Upstream.Receiver {
       return Optional.empty();
     }
     List<String> peers = candidates.stream().map(Workload::uid).toList();
-    List<String> in = shared.outliers().available(peers); // ejected endpoints left out (all used if all are out)
-    if (attempts > 1 && in.size() > 1) {
+    // ejected endpoints left out (all used if all are out)
+    List<String> in = policy.outliers().map(o -> o.available(peers)).orElse(peers);
+    if (attempts > 1 && in.size() > 1) { // a retry prefers an endpoint not tried yet
       List<String> fresh = in.stream().filter(uid -> !tried.contains(uid)).toList();
-      in = fresh.isEmpty() ? in : fresh; // a retry prefers an endpoint not tried yet
+      in = fresh.isEmpty() ? in : fresh;
     }
-    String uid = in.get(shared.balancer().pick(in, shared.random()));
+    String uid = in.get(policy.picker().pick(in, shared.random()));
     Workload w = candidates.get(peers.indexOf(uid));
     String ip = w.ips().get(0);
     Inbound.Settings s = shared.settings();

@@ -6,8 +6,11 @@ import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.hbone.HboneStreams;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
-import dev.capstan.waypoint.balance.OutlierDetection;
+import dev.capstan.waypoint.authz.RequestAuthorization;
+import dev.capstan.waypoint.authz.RequestPaths;
 import dev.capstan.waypoint.balance.PeakEwma;
+import dev.capstan.waypoint.resilience.PolicyStates;
+import dev.capstan.waypoint.resilience.ResolvedPolicy;
 import dev.capstan.waypoint.route.RequestView;
 import dev.capstan.waypoint.route.RouteTable;
 import dev.capstan.waypoint.route.RouteTable.Decision;
@@ -81,6 +84,8 @@ public final class Inbound implements HboneServer.Acceptor {
   private final Upstream upstream;
   private final RequestTelemetry telemetry;
   private final Exchange.Shared shared;
+  private final PolicyStates states;
+  private volatile WaypointView lastView;
 
   /**
    * {@code view} is read per request (the current config); {@code clientTls} presents the
@@ -98,9 +103,24 @@ public final class Inbound implements HboneServer.Acceptor {
     this.settings = settings;
     this.view = view;
     this.upstream = new Upstream(upstream, hbone, settings.maxStreamsPerConnection(), settings.upstreamIdleTimeout());
-    this.shared = new Exchange.Shared(settings, view, this.upstream,
-        new PeakEwma(TimeUnit.SECONDS.toNanos(10), TimeUnit.MILLISECONDS.toNanos(1), System::nanoTime),
-        new OutlierDetection(OutlierDetection.Settings.defaults(), System::nanoTime), clientTls, random);
+    PeakEwma latency = new PeakEwma(TimeUnit.SECONDS.toNanos(10), TimeUnit.MILLISECONDS.toNanos(1), System::nanoTime);
+    this.states = new PolicyStates(System::nanoTime, latency);
+    this.shared = new Exchange.Shared(settings, view, this.upstream, latency, clientTls, random,
+        () -> ThreadLocalRandom.current().nextDouble());
+  }
+
+  /** The current view, its policy state pruned to its services when it is new. */
+  private WaypointView current() {
+    WaypointView v = view.get();
+    if (v != lastView) {
+      synchronized (this) {
+        if (v != lastView) {
+          states.retain(v::hasService);
+          lastView = v;
+        }
+      }
+    }
+    return v;
   }
 
   @Override
@@ -208,7 +228,22 @@ public final class Inbound implements HboneServer.Acceptor {
       Traceparent trace = Traceparent.next(request.headers().get(TRACEPARENT), ThreadLocalRandom.current()::nextLong);
       request.headers().set(TRACEPARENT, trace.header());
       exchange.call.traceId = trace.traceId();
-      WaypointView current = view.get();
+      WaypointView current = current();
+      RequestAuthorization authorization = current.authorizations().forService(service.namespace(), service.name());
+      if (authorization.any()) {
+        // The path checked is the path forwarded (one resource, one spelling: //admin, /%61dmin, /x/../admin).
+        String path = Call.pathOf(request.uri());
+        String normal = RequestPaths.normalize(path);
+        if (!normal.equals(path)) {
+          request.setUri(normal + request.uri().substring(path.length()));
+        }
+        RequestAuthorization.Verdict verdict = authorization.check(principal, port, new View(request));
+        if (!verdict.allowed()) {
+          LOG.info("request from {} ({}) to {} {} denied: {}", source, principal, service.key(), normal, verdict.reason());
+          exchange.answer(HttpResponseStatus.FORBIDDEN, "RBAC: access denied", "denied");
+          return;
+        }
+      }
       Decision decision = current.routes(service, port).route(new View(request), shared.random());
       if (decision instanceof Decision.NotFound) {
         exchange.answer(HttpResponseStatus.NOT_FOUND, "no route for " + request.method() + " " + request.uri(), "no_route");
@@ -223,7 +258,9 @@ public final class Inbound implements HboneServer.Acceptor {
         exchange.answer(response, "redirect");
       } else {
         Decision.Forward forward = (Decision.Forward) decision;
-        exchange.forward(forward, current, protocol(current, forward, exchange));
+        String[] backend = forward.backend().service().split("/", 2);
+        ResolvedPolicy policy = current.trafficPolicies(states).forService(backend[0], backend[1]);
+        exchange.forward(forward, current, protocol(current, forward, exchange), policy);
       }
     }
 

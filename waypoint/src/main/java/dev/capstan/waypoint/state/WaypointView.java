@@ -1,5 +1,11 @@
 package dev.capstan.waypoint.state;
 
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.TrafficPolicy;
+import dev.capstan.waypoint.authz.ServiceAuthorizations;
+import dev.capstan.waypoint.resilience.PolicyStates;
+import dev.capstan.waypoint.resilience.TrafficPolicies;
+
 import dev.capstan.core.model.HttpRoute;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.Workload;
@@ -25,9 +31,24 @@ public final class WaypointView {
   private final Map<String, Workload> workloads;
   private final List<HttpRoute> routes;
   private final Map<String, RouteTable> tables = new ConcurrentHashMap<>();
+  private final List<TrafficPolicy> trafficPolicies;
+  private final List<AuthorizationPolicy> authorizationPolicies;
+  private volatile TrafficPolicies compiledPolicies;
+  private volatile ServiceAuthorizations compiledAuthorizations;
 
   public WaypointView(String version, List<Service> services, List<Workload> workloads, List<HttpRoute> routes) {
+    this(version, services, workloads, routes, List.of(), List.of());
+  }
+
+  /**
+   * With the TrafficPolicies (per backend service) and the AuthorizationPolicies (those with
+   * targets are the waypoint's to enforce) of this version.
+   */
+  public WaypointView(String version, List<Service> services, List<Workload> workloads, List<HttpRoute> routes,
+      List<TrafficPolicy> trafficPolicies, List<AuthorizationPolicy> authorizationPolicies) {
     this.version = version;
+    this.trafficPolicies = List.copyOf(trafficPolicies);
+    this.authorizationPolicies = List.copyOf(authorizationPolicies);
     this.byKey = services.stream().collect(Collectors.toUnmodifiableMap(Service::key, s -> s, (a, b) -> a));
     Map<InetSocketAddress, Service> vips = new HashMap<>();
     for (Service s : services) {
@@ -68,6 +89,36 @@ public final class WaypointView {
   /** The routes' {@code namespace/name}, for the config dump. */
   public List<String> routeKeys() {
     return routes.stream().map(HttpRoute::key).toList();
+  }
+
+  /** The TrafficPolicies of this version, resolved per service on demand; state lives in {@code states}. */
+  public TrafficPolicies trafficPolicies(PolicyStates states) {
+    TrafficPolicies compiled = compiledPolicies;
+    if (compiled == null) {
+      compiled = new TrafficPolicies(trafficPolicies, states);
+      compiledPolicies = compiled;
+    }
+    return compiled;
+  }
+
+  /** The L7 authorization of this version's services (the AuthorizationPolicies that target them). */
+  public ServiceAuthorizations authorizations() {
+    ServiceAuthorizations compiled = compiledAuthorizations;
+    if (compiled == null) {
+      compiled = new ServiceAuthorizations(authorizationPolicies);
+      compiledAuthorizations = compiled;
+    }
+    return compiled;
+  }
+
+  /** Whether a service of this version has {@code namespace/name} (policy state of others may go). */
+  public boolean hasService(String key) {
+    return byKey.containsKey(key);
+  }
+
+  /** How many TrafficPolicies this version has. */
+  public int trafficPolicyCount() {
+    return trafficPolicies.size();
   }
 
   /** The routing table of a service port, compiled once per version. */

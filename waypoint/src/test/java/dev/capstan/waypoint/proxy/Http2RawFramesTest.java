@@ -216,7 +216,9 @@ class Http2RawFramesTest {
           onHeadersRead(c, streamId, headers, padding, endStream);
         }
       });
-      cumulation = cumulation.isReadable() ? Unpooled.copiedBuffer(cumulation) : Unpooled.EMPTY_BUFFER;
+      ByteBuf rest = cumulation.isReadable() ? Unpooled.copiedBuffer(cumulation) : Unpooled.EMPTY_BUFFER;
+      cumulation.release(); // the frames read, and the buffers they came in
+      cumulation = rest;
     }
   }
 

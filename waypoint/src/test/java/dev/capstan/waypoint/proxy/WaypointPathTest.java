@@ -23,7 +23,12 @@ import dev.capstan.core.model.HttpRoute.PathType;
 import dev.capstan.core.model.HttpRoute.Rule;
 import dev.capstan.core.model.HttpRoute.ValueMatch;
 import dev.capstan.core.model.HttpRoute.ValueType;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.PolicyAction;
+import dev.capstan.core.model.PolicyRule;
 import dev.capstan.core.model.Service;
+import dev.capstan.core.model.TrafficPolicy;
+import dev.capstan.core.policy.TrafficPolicyManifest;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
 import dev.capstan.core.testing.SpliceAcceptor;
@@ -87,6 +92,9 @@ class WaypointPathTest {
   private static final String VIP = "10.96.0.10";
   private static final String V1_IP = "127.0.0.11";
   private static final String V2_IP = "127.0.0.12";
+  private static final String LIMITED_VIP = "10.96.0.13";
+  private static final String FAULTY_VIP = "10.96.0.14";
+  private static final String RETRYING_VIP = "10.96.0.15";
 
   private final TestCa ca = new TestCa();
   private final CertifiedKey source = ca.leaf("shop", "frontend");
@@ -97,6 +105,9 @@ class WaypointPathTest {
   private final AtomicInteger draws = new AtomicInteger();
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final List<RequestTelemetry.Entry> logged = new CopyOnWriteArrayList<>();
+  /** What the apps saw of the /flaky and /slow paths: version and path, per request. */
+  private final List<String> appSaw = new CopyOnWriteArrayList<>();
+  private final java.util.Set<String> flakySeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final List<HttpServer> backends = new ArrayList<>();
   private EventLoopGroup group;
   private Transport transport;
@@ -138,7 +149,40 @@ class WaypointPathTest {
         // an old path moved
         new Rule(List.of(new Match(Optional.of(new PathMatch(PathType.EXACT, "/old")), List.of(), List.of(), null)),
             List.of(new Filter.Redirect(null, null, new PathRewrite("/reviews", null), 0, 301)), List.of(), null)));
-    WaypointView view = new WaypointView("v1", List.of(all, onlyV1, onlyV2), List.of(v1, v2), List.of(route));
+    // services with TrafficPolicies of their own, both on v1
+    Service limited = new Service("shop", "limited", List.of(LIMITED_VIP), ports, List.of(new Endpoint("uid-v1", true)));
+    Service faulty = new Service("shop", "faulty", List.of(FAULTY_VIP), ports, List.of(new Endpoint("uid-v1", true)));
+    Service retrying = new Service("shop", "retrying", List.of(RETRYING_VIP), ports, List.of(new Endpoint("uid-v2", true)));
+    List<TrafficPolicy> policies = List.of(
+        TrafficPolicyManifest.parse("""
+            apiVersion: capstan.dev/v1alpha1
+            kind: TrafficPolicy
+            metadata: {name: retries, namespace: shop}
+            spec:
+              targetRefs: [{kind: Service, name: retrying}]
+              retry: {attempts: 1, retryOn: [gateway-error], perTryTimeout: 300ms, backoff: {baseInterval: 1ms}}
+            """, "retries.yaml"),
+        TrafficPolicyManifest.parse("""
+            apiVersion: capstan.dev/v1alpha1
+            kind: TrafficPolicy
+            metadata: {name: limited, namespace: shop}
+            spec:
+              targetRefs: [{kind: Service, name: limited}]
+              rateLimit: {tokens: 2, tokensPerFill: 1, fillInterval: 1h}
+            """, "limited.yaml"),
+        TrafficPolicyManifest.parse("""
+            apiVersion: capstan.dev/v1alpha1
+            kind: TrafficPolicy
+            metadata: {name: faulty, namespace: shop}
+            spec:
+              targetRefs: [{kind: Service, name: faulty}]
+              faultInjection: {abort: {percent: 100, httpStatus: 418}}
+            """, "faulty.yaml"));
+    // the waypoint enforces L7 rules of policies that target its services
+    List<AuthorizationPolicy> authorizations = List.of(new AuthorizationPolicy("shop", "no-admin", Map.of(), PolicyAction.DENY,
+        List.of(new PolicyRule(List.of(), List.of(), List.of(), List.of("/admin*"), List.of(), Map.of())), List.of("reviews")));
+    WaypointView view = new WaypointView("v1", List.of(all, onlyV1, onlyV2, limited, faulty, retrying), List.of(v1, v2), List.of(route),
+        policies, authorizations);
 
     SslContext client = tls.client(waypoint);
     inbound = new Inbound(
@@ -177,6 +221,26 @@ class WaypointPathTest {
     HttpServer s = HttpServer.create(new InetSocketAddress(ip, appPort), 16);
     s.createContext("/", exchange -> {
       String p = exchange.getRequestURI().getPath();
+      if (p.startsWith("/flaky/")) { // 503 the first time it sees a path, 200 after
+        appSaw.add(version + " " + p);
+        boolean first = flakySeen.add(p);
+        byte[] b = (first ? "not yet" : version).getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(first ? 503 : 200, b.length);
+        exchange.getResponseBody().write(b);
+        exchange.close();
+        return;
+      }
+      if (p.startsWith("/slow/")) { // answers after a second
+        appSaw.add(version + " " + p);
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        exchange.sendResponseHeaders(200, -1);
+        exchange.close();
+        return;
+      }
       if (p.startsWith("/upload")) { // counts what it was sent
         long n = exchange.getRequestBody().transferTo(java.io.OutputStream.nullOutputStream());
         byte[] count = Long.toString(n).getBytes(StandardCharsets.UTF_8);
@@ -591,6 +655,77 @@ class WaypointPathTest {
       // and the stream goes on after them
       assertThat(body(client.get("/anything", Map.of("x-canary", "always")))).isEqualTo("v2");
     }
+  }
+
+  // ------------------------------------------------------------------ TrafficPolicy and authorization
+
+  @Test
+  void a_503_the_policy_retries_is_tried_again_and_the_client_sees_only_the_answer() throws Exception {
+    try (Client client = new Client(RETRYING_VIP + ":9080")) {
+      FullHttpResponse r = client.get("/flaky/1", Map.of());
+      assertThat(r.status().code()).isEqualTo(200);
+      assertThat(body(r)).isEqualTo("v2");
+    }
+    assertThat(appSaw).containsExactly("v2 /flaky/1", "v2 /flaky/1");
+    assertThat(logged).singleElement().satisfies(e -> assertThat(e.flag()).isEqualTo("retried"));
+  }
+
+  @Test
+  void a_try_over_the_per_try_timeout_is_tried_again_then_answered_504() throws Exception {
+    try (Client client = new Client(RETRYING_VIP + ":9080")) {
+      FullHttpResponse r = client.get("/slow/1", Map.of());
+      assertThat(r.status().code()).isEqualTo(504);
+      r.release();
+    }
+    // the first try and its one retry (the app answers one request at a time: the second shows up late)
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (appSaw.size() < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(appSaw).containsExactly("v2 /slow/1", "v2 /slow/1");
+    assertThat(logged).singleElement().satisfies(e -> assertThat(e.status()).isEqualTo(504));
+  }
+
+  @Test
+  void requests_over_the_local_rate_limit_get_429_and_reach_no_backend() throws Exception {
+    List<Integer> statuses = new ArrayList<>();
+    try (Client client = new Client(LIMITED_VIP + ":9080")) {
+      for (int i = 0; i < 4; i++) {
+        FullHttpResponse r = client.get("/flaky/limited-" + i, Map.of());
+        statuses.add(r.status().code());
+        r.release();
+      }
+    }
+    // two tokens: the first two reach v1 (its first answer to a path is 503, no retry policy here)
+    assertThat(statuses).containsExactly(503, 503, 429, 429);
+    assertThat(appSaw).hasSize(2);
+    assertThat(logged).extracting(RequestTelemetry.Entry::flag).containsExactly("", "", "rate_limited", "rate_limited");
+  }
+
+  @Test
+  void an_injected_abort_answers_its_status_without_the_backend() throws Exception {
+    try (Client client = new Client(FAULTY_VIP + ":9080")) {
+      FullHttpResponse r = client.get("/flaky/faulty", Map.of());
+      assertThat(r.status().code()).isEqualTo(418);
+      r.release();
+    }
+    assertThat(appSaw).isEmpty();
+    assertThat(logged).singleElement().satisfies(e -> assertThat(e.flag()).isEqualTo("fault_abort"));
+  }
+
+  @Test
+  void a_path_an_l7_deny_rule_names_gets_403_under_every_spelling_and_others_pass() throws Exception {
+    try (Client client = new Client(VIP + ":9080")) {
+      for (String spelling : List.of("/admin", "/admin/users", "//admin", "/%61dmin", "/public/../admin")) {
+        FullHttpResponse r = client.get(spelling, Map.of("x-canary", "always"));
+        assertThat(r.status().code()).as(spelling).isEqualTo(403);
+        r.release();
+      }
+      FullHttpResponse ok = client.get("/public/admin", Map.of("x-canary", "always")); // "/admin*" is a prefix
+      assertThat(ok.status().code()).isEqualTo(200);
+      ok.release();
+    }
+    assertThat(destinationSaw).hasSize(1); // only the allowed request went on
   }
 
   @Test
