@@ -89,10 +89,7 @@ class WaypointTransparentTest {
             List.of(new MeshService.Port("hbone", 15008, 15008))))
         .scheduleAs(waypoint.name(), WAYPOINT_NODE);
     mesh.startController();
-    for (Node n : net.nodes()) {
-      mesh.startRedirect(n);
-      mesh.startAgent(n, AgentMode.CAPTURE);
-    }
+    // The waypoint first: issuing its certificate costs a JVM start, better not beside the agents' own.
     mesh.route(waypoint, "backend", """
         apiVersion: gateway.networking.k8s.io/v1
         kind: HTTPRoute
@@ -112,6 +109,10 @@ class WaypointTransparentTest {
               backendRefs: [{name: backend-v1, port: 80}]
         """);
     mesh.startWaypoint(waypoint);
+    for (Node n : net.nodes()) {
+      mesh.startRedirect(n);
+      mesh.startAgent(n, AgentMode.CAPTURE);
+    }
     for (Node n : net.nodes()) {
       mesh.awaitAgentReady(n);
     }
