@@ -3,6 +3,7 @@ package dev.capstan.e2e.mesh;
 import dev.capstan.e2e.net.Command;
 import dev.capstan.e2e.net.NetnsProcess;
 import dev.capstan.e2e.net.Node;
+import dev.capstan.e2e.net.Pod;
 import dev.capstan.e2e.net.TwoNodeNetwork;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -63,6 +64,9 @@ public final class CapstanMesh {
   private final Map<String, NetnsProcess> agents = new LinkedHashMap<>();
   private final Map<String, NetnsProcess> redirects = new LinkedHashMap<>();
   private final Map<String, String> extraManifests = new LinkedHashMap<>();
+  private final Map<String, String> nodeNames = new LinkedHashMap<>();
+  private final Map<String, NetnsProcess> waypoints = new LinkedHashMap<>();
+  private final Set<String> waypointMeshFiles = new LinkedHashSet<>();
   private int generation;
 
   private CapstanMesh(TwoNodeNetwork net) {
@@ -122,11 +126,29 @@ public final class CapstanMesh {
     publish();
   }
 
+  /**
+   * Makes the manifests (and waypoints' mesh files) say that {@code pod} is scheduled on {@code
+   * nodeName} instead of the node whose network it hangs off. A node name no agent or redirect
+   * runs for means: a workload of the mesh whose traffic no node captures (how the e2e waypoint
+   * runs today, see docs/e2e.md "Waypoint"). Call {@link #publish()} once running.
+   */
+  public synchronized CapstanMesh scheduleAs(String pod, String nodeName) {
+    nodeNames.put(pod, nodeName);
+    return this;
+  }
+
   /** Writes the manifests for the network's pods as they are now (the controller polls every 500 ms). */
   public synchronized void publish() {
-    StringBuilder yaml = new StringBuilder(Manifests.render(net.pods(), enrolled, optedOut, services.values()));
+    StringBuilder yaml = new StringBuilder(Manifests.render(net.pods(), enrolled, optedOut, nodeNames, services.values()));
     extraManifests.values().forEach(doc -> yaml.append("---\n").append(doc.strip()).append('\n'));
     Manifests.write(dir.resolve("manifests"), yaml.toString());
+    for (String pod : waypointMeshFiles) {
+      Manifests.writeAtomically(waypointDir(pod).resolve("mesh.yaml"), waypointMeshFile());
+    }
+  }
+
+  private String waypointMeshFile() {
+    return Manifests.renderMeshFile(net.pods(), enrolled, optedOut, nodeNames, services.values());
   }
 
   /** Adds (or replaces) a manifest document of another kind (an AuthorizationPolicy...) and publishes. */
@@ -309,6 +331,109 @@ public final class CapstanMesh {
       throw new IllegalStateException("no redirect started on " + node.name());
     }
     return r;
+  }
+
+  // ---------------------------------------------------------------- waypoints
+
+  /** A waypoint's readiness, from inside its pod's namespace. */
+  public static final String WAYPOINT_READY = "http://127.0.0.1:15021/healthz/ready";
+  /** A waypoint's metrics, from inside its pod's namespace. */
+  public static final String WAYPOINT_METRICS = "http://127.0.0.1:15020/metrics";
+
+  /**
+   * Starts {@code capstan-waypoint} as the process of {@code pod} (its own namespace and IP,
+   * listening for HBONE on {@code <pod IP>:15008}), with the pod's namespace and service account
+   * as its identity, and waits until it is ready. The pod must be a workload of the mesh and
+   * endpoint of the waypoint's service (exposing 15008) — declared by the test.
+   *
+   * <p>What it reads, all under {@code mesh/waypoint-<pod>/}: {@code waypoint.yaml}; {@code
+   * mesh.yaml}, the mesh in the agents' mesh-file format, rewritten on every {@link #publish()}
+   * (the waypoint does not read the controller yet); {@code routes/} (see {@link #route}); {@code
+   * certs/}: the mesh root and a leaf for {@code <namespace>/<serviceAccount>}, issued by {@code
+   * capstan-node-agent certs} from the controller's root (the waypoint cannot ask the CA yet); the
+   * root key is deleted once the leaf is written.
+   */
+  public synchronized NetnsProcess startWaypoint(Pod pod) {
+    if (controller == null) {
+      throw new IllegalStateException("start the controller first: the waypoint's certificate comes from its root");
+    }
+    if (waypoints.containsKey(pod.name())) {
+      throw new IllegalStateException("the waypoint " + pod.name() + " runs already");
+    }
+    Path wdir = waypointDir(pod.name());
+    Path certs = wdir.resolve("certs");
+    try {
+      Files.createDirectories(wdir.resolve("routes"));
+      Files.createDirectories(certs);
+      Files.copy(rootCert(), certs.resolve("root-cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Path key = certs.resolve("root-key.pem");
+      Files.copy(rootCert().resolveSibling("root-key.pem"), key, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+      Path identity = write(wdir.resolve("identity.yaml"), String.join("\n",
+          "# The waypoint's identity only: `capstan-node-agent certs` issues one leaf per identity listed.",
+          "workloads:",
+          "  - {uid: waypoint, name: " + pod.name() + ", namespace: " + pod.namespace() + ", serviceAccount: "
+              + pod.spec().serviceAccount() + ", ips: [\"" + pod.ip() + "\"], node: " + pod.node().name() + "}",
+          ""));
+      try {
+        Command.run(Duration.ofSeconds(60), List.of(TwoNodeNetwork.javaBinary(), "-Xmx128m", "-XX:+UseSerialGC", "-jar",
+            TwoNodeNetwork.jar("capstan.e2e.agentJar").toString(), "certs", "--mesh", identity.toString(), "--out", certs.toString()))
+            .orThrow();
+      } finally {
+        Files.delete(key);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    waypointMeshFiles.add(pod.name());
+    Manifests.writeAtomically(wdir.resolve("mesh.yaml"), waypointMeshFile());
+    Path config = write(wdir.resolve("waypoint.yaml"), String.join("\n",
+        "# The e2e waypoint " + pod.name() + ", in its pod's namespace.",
+        "namespace: " + pod.namespace(),
+        "serviceAccount: " + pod.spec().serviceAccount(),
+        "listen: " + pod.ip() + ":15008",
+        "hbonePort: 15008",
+        "certs: certs",
+        "mesh: mesh.yaml",
+        "routes: routes",
+        "admin: 127.0.0.1:15000",
+        "metrics: 0.0.0.0:15020",
+        "ready: 0.0.0.0:15021",
+        "reloadInterval: 500ms",
+        "requestTimeout: 10s",
+        ""));
+    NetnsProcess p = net.startJar("waypoint-" + pod.name(), pod.netns(), TwoNodeNetwork.jar("capstan.e2e.waypointJar"),
+        List.of("run", "--config", config.toString()));
+    waypoints.put(pod.name(), p);
+    return p;
+  }
+
+  /** Waits until the waypoint of {@code pod} answers 200 on {@code /healthz/ready}. */
+  public void awaitWaypointReady(Pod pod) {
+    waypoint(pod).awaitHttp200(WAYPOINT_READY, STARTUP);
+  }
+
+  /** Adds or replaces a route manifest (an HTTPRoute) in the routes directory of the waypoint of {@code pod}. */
+  public void route(Pod pod, String name, String yaml) {
+    Manifests.writeAtomically(waypointDir(pod.name()).resolve("routes").resolve(name + ".yaml"), yaml.strip() + "\n");
+  }
+
+  public synchronized NetnsProcess waypoint(Pod pod) {
+    NetnsProcess w = waypoints.get(pod.name());
+    if (w == null) {
+      throw new IllegalStateException("no waypoint started in " + pod.name());
+    }
+    return w;
+  }
+
+  /** {@code GET /metrics} of the waypoint of {@code pod} (Prometheus text). */
+  public String waypointMetrics(Pod pod) {
+    return Command.run(Duration.ofSeconds(15), Command.inNetns(pod.netns(),
+        List.of("curl", "-sSf", "--max-time", "5", WAYPOINT_METRICS))).orThrow().stdout();
+  }
+
+  private Path waypointDir(String pod) {
+    return dir.resolve("waypoint-" + pod);
   }
 
   /** {@code nft list table ip capstan} in {@code node}'s namespace (empty when the table is absent). */

@@ -82,8 +82,13 @@ public final class Pod {
 
   /** Starts {@code EchoServer} (raw echo on {@code echoPort}, HTTP on {@code httpPort}) and waits until it listens. */
   public NetnsProcess startEchoServer(int echoPort, int httpPort) {
+    return startEchoServer(echoPort, httpPort, "echo");
+  }
+
+  /** {@link #startEchoServer(int, int)} answering {@code server=<serverName>} (a version, say). */
+  public NetnsProcess startEchoServer(int echoPort, int httpPort, String serverName) {
     NetnsProcess p = startTool(name() + "-echo", dev.capstan.e2e.tools.EchoServer.class,
-        "--echo", Integer.toString(echoPort), "--http", Integer.toString(httpPort));
+        "--echo", Integer.toString(echoPort), "--http", Integer.toString(httpPort), "--name", serverName);
     p.awaitLog("^listening ", Duration.ofSeconds(20));
     return p;
   }

@@ -398,7 +398,8 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
     }
   }
 
-  private static String javaBinary() {
+  /** The {@code java} of the JVM running the tests (every Java process of the tests uses it). */
+  public static String javaBinary() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 }

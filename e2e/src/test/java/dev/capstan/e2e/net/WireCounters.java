@@ -51,6 +51,15 @@ public final class WireCounters {
         "  counter hbone { }",
         "  counter pod_tcp { }",
         "  counter any_tcp { }",
+        // Two negated port matches in one rule (`tcp dport != 15008 tcp sport != 15008`) are
+        // merged by nft 1.0.6 into one 4-byte compare that is true unless BOTH ports are 15008,
+        // which counted HBONE between pod addresses (a waypoint's tunnels) as plaintext: the
+        // exclusions are returns in a chain of their own instead.
+        "  chain pod_tcp_count {",
+        "    tcp dport 15008 return",
+        "    tcp sport 15008 return",
+        "    counter name \"pod_tcp\"",
+        "  }",
         "  chain wire_in {",
         "    type filter hook prerouting priority -300; policy accept;",
         rules("iifname", w),
@@ -71,7 +80,7 @@ public final class WireCounters {
         m + "meta l4proto tcp counter name \"any_tcp\"",
         m + "tcp dport 15008 counter name \"hbone\"",
         m + "tcp sport 15008 counter name \"hbone\"",
-        m + "ip saddr " + PODS + " ip daddr " + PODS + " tcp dport != 15008 tcp sport != 15008 counter name \"pod_tcp\"");
+        m + "ip saddr " + PODS + " ip daddr " + PODS + " meta l4proto tcp jump pod_tcp_count");
   }
 
   private static void applyRuleset(Node node, String ruleset) {

@@ -14,7 +14,8 @@ import java.util.concurrent.Executors;
 /**
  * A server for a pod: raw TCP echo on {@code --echo <port>} and a tiny HTTP/1.1 server on
  * {@code --http <port>} answering every request with 200 and a body naming the TCP peer and the
- * local address it saw ({@code peer=10.1.1.10:40000 local=10.1.2.10:8080 server=<name>}),
+ * local address it saw and the request's path
+ * ({@code peer=10.1.1.10:40000 local=10.1.2.10:8080 server=<name> path=/x}),
  * {@code Connection: close}. Prints {@code listening echo=<port> http=<port>} once both listen.
  *
  * <pre>java -cp test-classes dev.capstan.e2e.tools.EchoServer --echo 7000 --http 8080 [--name s]</pre>
@@ -109,8 +110,10 @@ public final class EchoServer {
     String requestLine = head.toString(StandardCharsets.ISO_8859_1).lines().findFirst().orElse("");
     InetSocketAddress peer = (InetSocketAddress) s.getRemoteSocketAddress();
     InetSocketAddress local = (InetSocketAddress) s.getLocalSocketAddress();
+    String[] parts = requestLine.split(" ");
+    String path = parts.length >= 2 ? parts[1] : "";
     String body = "peer=" + peer.getAddress().getHostAddress() + ":" + peer.getPort()
-        + " local=" + local.getAddress().getHostAddress() + ":" + local.getPort() + " server=" + name + "\n";
+        + " local=" + local.getAddress().getHostAddress() + ":" + local.getPort() + " server=" + name + " path=" + path + "\n";
     System.out.println("http " + requestLine + " from " + peer);
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     OutputStream out = s.getOutputStream();
