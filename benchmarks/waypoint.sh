@@ -572,9 +572,9 @@ measure() {
   t0=$(python3 "$WP_PY" ticks $pids) || { proxies_up "$topo" || true; return 0; }
   local cmd
   if [[ $proto == h1 ]]; then
-    cmd=(wrk -t2 -c"$WRK_CONNS" -d"${secs}s" --latency "$(url "$topo" h1)")
+    cmd=(wrk -t$((WRK_CONNS < 2 ? WRK_CONNS : 2)) -c"$WRK_CONNS" -d"${secs}s" --latency "$(url "$topo" h1)")
   else
-    cmd=(h2load -t2 -c"$H2_CONNS" -m"$H2_STREAMS" -D"$secs" --log-file="$file.log" "$(url "$topo" h2)")
+    cmd=(h2load -t$((H2_CONNS < 2 ? H2_CONNS : 2)) -c"$H2_CONNS" -m"$H2_STREAMS" -D"$secs" --log-file="$file.log" "$(url "$topo" h2)")
   fi
   echo "# ${cmd[*]}" >"$file"
   if ! bounded $((secs + SLACK)) "${cmd[@]}" >>"$file" 2>&1; then
