@@ -14,6 +14,7 @@ REPO=$(dirname "$HERE")
 # shellcheck source=lib/common.sh
 source "$HERE/lib/common.sh"
 WP_PY="$HERE/lib/waypoint.py"
+export PYTHONDONTWRITEBYTECODE=1   # no .pyc next to the helpers: the run's working tree stays clean
 BENCH_PY="$HERE/lib/bench.py"
 
 # ----------------------------------------------------------------------------- settings
