@@ -633,5 +633,7 @@ python3 "$HERE/lib/carry.py" "## Capture mode (issue 4)" "$RESULTS_MD" "$OUT/RES
 python3 "$HERE/lib/carry.py" "## Agent restart under load (issue 4)" "$RESULTS_MD" "$OUT/RESULTS.md"
 # the noisy-neighbour section (noisy-neighbour.sh)
 python3 "$HERE/lib/carry.py" "## Noisy neighbour (issue 5)" "$RESULTS_MD" "$OUT/RESULTS.md"
+# the waypoint section (waypoint.sh)
+python3 "$HERE/lib/carry.py" "## Waypoint (issue 6)" "$RESULTS_MD" "$OUT/RESULTS.md"
 cp "$OUT/RESULTS.md" "$RESULTS_MD"
 log "wrote $RESULTS_MD (raw data in $OUT)"
