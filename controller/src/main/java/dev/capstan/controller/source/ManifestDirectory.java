@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.capstan.controller.source.ManifestChecks.Check;
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
+import dev.capstan.controller.source.crd.WaypointResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import dev.capstan.core.model.MeshSnapshot;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -50,6 +52,8 @@ public final class ManifestDirectory {
 
   private static final Logger LOG = LoggerFactory.getLogger(ManifestDirectory.class);
   private static final String DEFAULT_NAMESPACE = "default";
+  /** The Gateway API version whose routes are read. */
+  static final String GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1";
   private static final ObjectMapper YAML = YAMLMapper.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
       .build();
@@ -75,7 +79,13 @@ public final class ManifestDirectory {
           ManifestChecks::endpointSlice, Resources.Builder::endpointSlice),
       new Kind<>(AuthorizationPolicyResource.API_VERSION, AuthorizationPolicyResource.KIND,
           AuthorizationPolicyResource.class, true,
-          ManifestChecks::authorizationPolicy, Resources.Builder::authorizationPolicy));
+          ManifestChecks::authorizationPolicy, Resources.Builder::authorizationPolicy),
+      new Kind<>(WaypointResource.API_VERSION, WaypointResource.KIND, WaypointResource.class, true,
+          ManifestChecks::waypoint, Resources.Builder::waypoint),
+      new Kind<>(GATEWAY_API_VERSION, "HTTPRoute", GenericKubernetesResource.class, true,
+          ManifestChecks::route, Resources.Builder::route),
+      new Kind<>(GATEWAY_API_VERSION, "GRPCRoute", GenericKubernetesResource.class, true,
+          ManifestChecks::route, Resources.Builder::route));
 
   private static final Map<String, Kind<?>> KINDS_BY_NAME =
       KINDS.stream().collect(Collectors.toUnmodifiableMap(Kind::kind, k -> k));

@@ -3,7 +3,9 @@ package dev.capstan.core.mesh;
 import com.hazelcast.config.CompactSerializationConfig;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.RouteManifest;
 import dev.capstan.core.model.Service;
+import dev.capstan.core.model.Waypoint;
 import dev.capstan.core.model.Workload;
 import java.util.Map;
 import java.util.TreeMap;
@@ -16,6 +18,8 @@ import java.util.TreeMap;
  *   <li>{@value #SERVICES}: {@code namespace/name} → {@link Service}; the agent indexes its
  *       VIP:port pairs in memory (see docs/decisions.md).
  *   <li>{@value #POLICIES}: namespace → {@link NamespacePolicies}.
+ *   <li>{@value #WAYPOINTS}: {@code namespace/name} → {@link Waypoint}.
+ *   <li>{@value #ROUTES}: {@code kind/namespace/name} → {@link RouteManifest} (HTTPRoute, GRPCRoute).
  *   <li>{@value #META}: {@value #VERSION_KEY} → {@link MeshVersion}, written after the entries.
  * </ul>
  */
@@ -24,6 +28,8 @@ public final class MeshMaps {
   public static final String WORKLOADS = "capstan.workloads";
   public static final String SERVICES = "capstan.services";
   public static final String POLICIES = "capstan.policies";
+  public static final String WAYPOINTS = "capstan.waypoints";
+  public static final String ROUTES = "capstan.routes";
   public static final String META = "capstan.meta";
   public static final String VERSION_KEY = "version";
 
@@ -62,11 +68,24 @@ public final class MeshMaps {
     config.addSerializer(new MeshSerializers.RuleSerializer());
     config.addSerializer(new MeshSerializers.NamespacePoliciesSerializer());
     config.addSerializer(new MeshSerializers.VersionSerializer());
+    config.addSerializer(new MeshSerializers.WaypointSerializer());
+    config.addSerializer(new MeshSerializers.RouteSerializer());
   }
 
-  /** The desired content of the three model maps for a snapshot. */
+  /** The desired content of the model maps for a snapshot. */
   public record Entries(
-      Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies) {
+      Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies,
+      Map<String, Waypoint> waypoints, Map<String, RouteManifest> routes) {
+
+    /** Entries without waypoints and routes. */
+    public Entries(Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies) {
+      this(workloads, services, policies, Map.of(), Map.of());
+    }
+
+    /** How many entries each map holds, as the published version records them. */
+    public MeshVersion.Counts counts() {
+      return new MeshVersion.Counts(workloads.size(), services.size(), policies.size(), waypoints.size(), routes.size());
+    }
 
     public static Entries of(MeshSnapshot snapshot) {
       Map<String, Workload> workloads = new TreeMap<>();
@@ -94,7 +113,12 @@ public final class MeshMaps {
         list.sort(java.util.Comparator.comparing(AuthorizationPolicy::name));
         policies.put(ns, new NamespacePolicies(ns, list, snapshot.bufferWeights().getOrDefault(ns, 1)));
       });
-      return new Entries(Map.copyOf(workloads), Map.copyOf(services), Map.copyOf(policies));
+      Map<String, Waypoint> waypoints = new TreeMap<>();
+      snapshot.waypoints().forEach(w -> waypoints.put(w.key(), w));
+      Map<String, RouteManifest> routes = new TreeMap<>();
+      snapshot.routes().forEach(r -> routes.put(r.key(), r));
+      return new Entries(Map.copyOf(workloads), Map.copyOf(services), Map.copyOf(policies), Map.copyOf(waypoints),
+          Map.copyOf(routes));
     }
   }
 }

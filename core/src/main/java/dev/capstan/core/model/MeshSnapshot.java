@@ -13,10 +13,12 @@ import java.util.Objects;
  * @param policies every authorization policy
  * @param bufferWeights buffer-quota weight by namespace (annotation {@code capstan.dev/buffer-weight});
  *     absent means 1
+ * @param waypoints every declared waypoint
+ * @param routes every route the waypoints act on (HTTPRoute, GRPCRoute), validated
  */
 public record MeshSnapshot(
     String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies,
-    Map<String, Integer> bufferWeights) {
+    Map<String, Integer> bufferWeights, List<Waypoint> waypoints, List<RouteManifest> routes) {
 
   public MeshSnapshot {
     Objects.requireNonNull(version, "version");
@@ -24,6 +26,14 @@ public record MeshSnapshot(
     services = List.copyOf(services == null ? List.of() : services);
     policies = List.copyOf(policies == null ? List.of() : policies);
     bufferWeights = Map.copyOf(bufferWeights == null ? Map.of() : bufferWeights);
+    waypoints = List.copyOf(waypoints == null ? List.of() : waypoints);
+    routes = List.copyOf(routes == null ? List.of() : routes);
+  }
+
+  /** A snapshot without waypoints and routes. */
+  public MeshSnapshot(String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies,
+      Map<String, Integer> bufferWeights) {
+    this(version, workloads, services, policies, bufferWeights, List.of(), List.of());
   }
 
   /** A snapshot where every namespace has buffer weight 1. */

@@ -1,2 +1,2 @@
-/** Capstan's custom resources ({@code capstan.dev/v1alpha1}) as fabric8 typed classes. */
+/** Capstan's custom resources ({@code capstan.dev/v1alpha1}: AuthorizationPolicy, Waypoint) as fabric8 typed classes. */
 package dev.capstan.controller.source.crd;
