@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.capstan.controller.testing.Meshes;
 import dev.capstan.controller.testing.Replicas;
+import dev.capstan.core.mesh.MeshMaps;
+import dev.capstan.core.mesh.MeshVersion;
 import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.RouteManifest;
+import dev.capstan.core.model.Waypoint;
 import dev.capstan.core.model.Workload;
 import dev.capstan.nodeagent.state.HazelcastMeshView;
 import dev.capstan.nodeagent.state.MeshIndex;
@@ -153,5 +157,41 @@ class DistributionTest {
     assertThat(index.snapshot().workloads()).hasSize(21)
         .noneMatch(w -> w.ips().contains(Meshes.ip(0)));
     assertThat(back.distribution().leader()).isTrue();
+  }
+
+  @Test
+  void waypoints_and_routes_are_published_with_their_counts_and_removed_when_gone() {
+    replicas = new Replicas(1);
+    Replicas.Replica r = replicas.start(0);
+    MeshSnapshot base = Meshes.mesh("h1", 10, 2);
+    Waypoint waypoint = new Waypoint("ns-0", "waypoint", "waypoint", 2,
+        new Waypoint.Compute(Map.of("cpu", "100m"), Map.of("memory", "128Mi")), Waypoint.TrafficType.ALL);
+    RouteManifest route = new RouteManifest(RouteManifest.GRPC_ROUTE, "ns-0", "users", "{\"kind\":\"GRPCRoute\"}");
+    replicas.offer(new MeshSnapshot("h2", base.workloads(), base.services(), base.policies(), Map.of(), List.of(waypoint),
+        List.of(route)));
+    java.util.concurrent.CountDownLatch connected = new java.util.concurrent.CountDownLatch(1);
+    com.hazelcast.core.HazelcastInstance client = com.hazelcast.client.HazelcastClient.newHazelcastClient(
+        MeshMaps.clientConfig("reader-" + java.util.UUID.randomUUID(), replicas.clusterName(),
+            replicas.ports().stream().map(p -> "127.0.0.1:" + p).toList(), e -> {
+              if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.CLIENT_CONNECTED) {
+                connected.countDown();
+              }
+            }));
+    try {
+      Replicas.eventually(() -> connected.getCount() == 0, WAIT, () -> "not connected");
+      com.hazelcast.map.IMap<String, MeshVersion> meta = client.getMap(MeshMaps.META);
+      Replicas.eventually(() -> meta.get(MeshMaps.VERSION_KEY) != null, WAIT, () -> "no version");
+      assertThat(meta.get(MeshMaps.VERSION_KEY).entries()).isEqualTo(new MeshVersion.Counts(10, 1, 5, 1, 1));
+      assertThat(client.<String, Waypoint>getMap(MeshMaps.WAYPOINTS).get("ns-0/waypoint")).isEqualTo(waypoint);
+      assertThat(client.<String, RouteManifest>getMap(MeshMaps.ROUTES).get("GRPCRoute/ns-0/users")).isEqualTo(route);
+
+      replicas.offer(new MeshSnapshot("h3", base.workloads(), base.services(), base.policies(), Map.of(), List.of(), List.of()));
+      Replicas.eventually(() -> meta.get(MeshMaps.VERSION_KEY).hash().equals("h3"), WAIT, () -> "not h3");
+      assertThat(client.getMap(MeshMaps.WAYPOINTS).isEmpty()).isTrue();
+      assertThat(client.getMap(MeshMaps.ROUTES).isEmpty()).isTrue();
+      assertThat(r.distribution().lastResult().removed()).isEqualTo(2);
+    } finally {
+      client.shutdown();
+    }
   }
 }
