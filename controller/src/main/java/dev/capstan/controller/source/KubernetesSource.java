@@ -251,6 +251,18 @@ public final class KubernetesSource implements MeshSource {
     return Optional.empty();
   }
 
+  /** A Waypoint resource from the informer cache (the controller needs its uid to own what it creates for it). */
+  public Optional<WaypointResource> waypoint(String namespace, String name) {
+    String key = Cache.namespaceKeyFunc(namespace, name);
+    for (SharedIndexInformer<WaypointResource> informer : waypoints.informers) {
+      WaypointResource w = informer.getStore().getByKey(key);
+      if (w != null) {
+        return Optional.of(w);
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Whether every informer has listed its objects once. */
   public boolean hasSynced() {
     return all().stream().allMatch(SharedIndexInformer::hasSynced);
