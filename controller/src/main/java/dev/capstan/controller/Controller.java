@@ -23,6 +23,8 @@ import dev.capstan.controller.publish.Publisher;
 import dev.capstan.controller.source.KubernetesSource;
 import dev.capstan.controller.source.ManifestSource;
 import dev.capstan.controller.source.MeshSource;
+import dev.capstan.controller.waypoint.WaypointDeployer;
+import dev.capstan.controller.waypoint.WaypointManifests;
 import dev.capstan.core.admin.AdminServers;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.model.Workload;
@@ -64,10 +66,11 @@ public final class Controller implements AutoCloseable {
   private final CaServer ca;
   private final AdminServers admin;
   private final Placements placements;
+  private final Optional<WaypointDeployer> waypoints;
 
   private Controller(ControllerConfig config, PrometheusMeterRegistry registry, HazelcastInstance hazelcast,
       Leadership leadership, Distribution distribution, MeshSource source, Optional<KubernetesClient> kubernetes,
-      Vertx vertx, CaServer ca, AdminServers admin, Placements placements) {
+      Vertx vertx, CaServer ca, AdminServers admin, Placements placements, Optional<WaypointDeployer> waypoints) {
     this.config = config;
     this.registry = registry;
     this.hazelcast = hazelcast;
@@ -79,6 +82,7 @@ public final class Controller implements AutoCloseable {
     this.ca = ca;
     this.admin = admin;
     this.placements = placements;
+    this.waypoints = waypoints;
   }
 
   /**
@@ -102,9 +106,15 @@ public final class Controller implements AutoCloseable {
     Distribution distribution = new Distribution(new Publisher(hazelcast, config.name(), clock, registry), leadership);
     Placements placements = new Placements();
     MeshSource source = source(config, kubernetes);
+    Optional<WaypointDeployer> waypoints = config.waypoints().deploy() && source instanceof KubernetesSource k
+        ? Optional.of(new WaypointDeployer(kubernetes.orElseThrow(), new WaypointManifests.Settings(config.waypoints().image(),
+            config.waypoints().imagePullPolicy(), config.trustDomain(), config.hazelcast().clusterName(),
+            config.waypoints().members()), leadership, k::waypoint, config.waypoints().resync()))
+        : Optional.empty();
     source.start(snapshot -> {
       placements.update(snapshot);
       distribution.offer(snapshot);
+      waypoints.ifPresent(w -> w.offer(snapshot));
     });
 
     CaConfig caConfig = new CaConfig(config.trustDomain(), config.namespace(), "capstan-controller",
@@ -124,7 +134,7 @@ public final class Controller implements AutoCloseable {
     AdminServers admin = AdminServers.start(vertx, config.admin(), registry::scrape,
         () -> self[0].configDump(), () -> self[0] != null && self[0].ready());
     Controller controller = new Controller(config, registry, hazelcast, leadership, distribution, source, kubernetes,
-        vertx, ca, admin, placements);
+        vertx, ca, admin, placements, waypoints);
     self[0] = controller;
     LOG.info("controller {} started: Hazelcast {} (cluster {}), CA on port {}, source {}", config.name(),
         hazelcast.getCluster().getLocalMember().getAddress(), config.hazelcast().clusterName(), ca.port(),
@@ -239,6 +249,7 @@ public final class Controller implements AutoCloseable {
     admin.close();
     ca.close();
     source.close();
+    waypoints.ifPresent(WaypointDeployer::close);
     leadership.close();
     distribution.close();
     hazelcast.shutdown();

@@ -23,6 +23,7 @@ import java.util.Set;
  * @param leader how the writing replica is chosen
  * @param ca the certificate authority
  * @param admin config dump, metrics and readiness listeners
+ * @param waypoints how the controller runs Waypoints in a cluster
  */
 public record ControllerConfig(
     String name,
@@ -32,7 +33,23 @@ public record ControllerConfig(
     Members.Settings hazelcast,
     Leader leader,
     Ca ca,
-    AdminServers.Addresses admin) {
+    AdminServers.Addresses admin,
+    Waypoints waypoints) {
+
+  /**
+   * Running Waypoints in a cluster (leader only): each becomes a Deployment and a Service.
+   *
+   * @param deploy whether the controller creates them (default: with the kubernetes source)
+   * @param image the waypoint's container image
+   * @param imagePullPolicy {@code IfNotPresent}, {@code Always} or {@code Never}
+   * @param members the controller addresses the waypoints connect to ({@code host:port})
+   * @param resync how often every waypoint object is checked again
+   */
+  public record Waypoints(boolean deploy, String image, String imagePullPolicy, List<String> members, Duration resync) {
+    public Waypoints {
+      members = List.copyOf(members);
+    }
+  }
 
   /** The source of truth: a directory of manifests (clusterless) or the Kubernetes API. */
   public sealed interface Source permits Manifests, Kubernetes {}
@@ -91,7 +108,7 @@ public record ControllerConfig(
   public static ControllerConfig parse(String yaml, String source, Path baseDir) {
     Fields f = Fields.parse(yaml, source).only(
         "name", "trustDomain", "namespace", "manifests", "pollInterval", "kubernetes", "hazelcast", "leader", "ca", "admin", "metrics",
-        "ready");
+        "ready", "waypoints");
     String trustDomain = f.string("trustDomain", "cluster.local");
     String namespace = f.string("namespace", "capstan-system");
     try {
@@ -162,7 +179,24 @@ public record ControllerConfig(
         f.address("ready", Optional.of(new InetSocketAddress("0.0.0.0", 15021)))
             .orElseThrow(() -> new ConfigException(source + ": ready cannot be disabled")));
     String name = f.string("name", Optional.ofNullable(System.getenv("POD_NAME")).orElse(hostName()));
-    return new ControllerConfig(name, trustDomain, namespace, src, hazelcast, leader, ca, addresses);
+    Fields w = f.optionalObject("waypoints").orElse(Fields.parse("{}", source + ": waypoints"))
+        .only("deploy", "image", "imagePullPolicy", "members", "resync");
+    boolean deploy = w.bool("deploy", src instanceof Kubernetes);
+    if (deploy && !(src instanceof Kubernetes)) {
+      throw new ConfigException(w.at("deploy") + ": waypoints are deployed only with the kubernetes source");
+    }
+    String pullPolicy = w.string("imagePullPolicy", "IfNotPresent");
+    if (!List.of("IfNotPresent", "Always", "Never").contains(pullPolicy)) {
+      throw new ConfigException(w.at("imagePullPolicy") + " must be IfNotPresent, Always or Never, got '" + pullPolicy + "'");
+    }
+    List<String> waypointMembers = w.has("members") ? w.strings("members")
+        : List.of("capstan-controller." + namespace + ".svc:" + hzListen.getPort());
+    if (waypointMembers.isEmpty()) {
+      throw new ConfigException(w.at("members") + " must list at least one controller address (host:port)");
+    }
+    Waypoints waypoints = new Waypoints(deploy, w.string("image", "capstan/waypoint:latest"), pullPolicy, waypointMembers,
+        w.duration("resync", Duration.ofMinutes(5)));
+    return new ControllerConfig(name, trustDomain, namespace, src, hazelcast, leader, ca, addresses, waypoints);
   }
 
   private static String hostName() {

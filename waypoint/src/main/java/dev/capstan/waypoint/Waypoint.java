@@ -2,7 +2,8 @@ package dev.capstan.waypoint;
 
 import dev.capstan.core.admin.AdminServers;
 import dev.capstan.core.config.ConfigException;
-import dev.capstan.core.gateway.HttpRouteManifest;
+import dev.capstan.core.config.Fields;
+import dev.capstan.core.gateway.Routes;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.identity.SpiffeId;
@@ -18,6 +19,7 @@ import dev.capstan.core.tls.TlsEngine;
 import dev.capstan.core.tls.TrustBundle;
 import dev.capstan.waypoint.config.WaypointConfig;
 import dev.capstan.waypoint.proxy.Inbound;
+import dev.capstan.waypoint.state.HazelcastWaypointView;
 import dev.capstan.waypoint.state.WaypointView;
 import dev.capstan.waypoint.telemetry.RequestTelemetry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -48,10 +50,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running waypoint, wired by hand: its identity from files, the mesh and the routes from files
- * (re-read when they change; the last good version is kept when a new one does not parse), the
- * HBONE listener, and the admin, metrics and readiness servers. Everything is bound before
- * {@link #start} returns.
+ * A running waypoint, wired by hand: its identity from files; the mesh and the routes from the
+ * controller through Hazelcast ({@code controller} in its config: ready once the first version is
+ * loaded, the last known version kept while the controller is away), or from files (re-read when
+ * they change; the last good version is kept when a new one does not parse); the HBONE listener,
+ * and the admin, metrics and readiness servers. Everything is bound before {@link #start} returns.
  */
 public final class Waypoint implements AutoCloseable {
 
@@ -64,6 +67,7 @@ public final class Waypoint implements AutoCloseable {
   private final Channel listener;
   private final Inbound inbound;
   private final ScheduledExecutorService reloads;
+  private final HazelcastWaypointView controller;
   private final Vertx vertx;
   private final AdminServers admin;
 
@@ -77,7 +81,15 @@ public final class Waypoint implements AutoCloseable {
     MeshTls tls = new MeshTls(new SpiffeTrustManager(config.trustDomain(), bundle, Clock.systemUTC()), TlsEngine.AUTO);
     SslContext server = tls.server(key);
     SslContext client = tls.client(key);
-    view.set(load());
+    if (config.controller().isPresent()) {
+      controller = new HazelcastWaypointView(config.controller().get(),
+          "capstan-waypoint-" + config.namespace() + "-" + java.util.UUID.randomUUID(), java.time.Duration.ofSeconds(5));
+      controller.onChange(next -> LOG.info("waypoint config from the controller: version {}, {} route(s)", next.version(),
+          next.routeCount()));
+    } else {
+      controller = null;
+      view.set(load());
+    }
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Transport transport = Transport.best();
@@ -85,7 +97,7 @@ public final class Waypoint implements AutoCloseable {
     inbound = new Inbound(
         new Inbound.Settings(config.trustDomain(), config.hbonePort(), config.maxBody(), config.requestTimeout(), 100,
             config.maxHeaderSize(), config.requestReadTimeout(), java.time.Duration.ofSeconds(30)),
-        view::get, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
+        this::view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
         new RequestTelemetry(registry));
     listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
         .childHandler(new HboneServer(local -> java.util.Optional.of(new HboneServer.ServerTls(identity, server)),
@@ -97,12 +109,14 @@ public final class Waypoint implements AutoCloseable {
       return t;
     });
     long every = config.reloadInterval().toMillis();
-    reloads.scheduleWithFixedDelay(this::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
+    if (controller == null) {
+      reloads.scheduleWithFixedDelay(this::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
+    }
     vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     admin = AdminServers.start(vertx, new AdminServers.Addresses(config.admin(), config.metrics(), config.ready()),
-        registry::scrape, this::configDump, () -> true);
+        registry::scrape, this::configDump, () -> controller == null || controller.ready());
     LOG.info("waypoint {} listening for HBONE on {} (transport {}), mesh version {}, {} route(s)", identity,
-        listener.localAddress(), transport.name(), view.get().version(), view.get().routeCount());
+        listener.localAddress(), transport.name(), view().version(), view().routeCount());
   }
 
   /** Starts a waypoint; fails (with the reason) if a file is missing or bad, or a port cannot be bound. */
@@ -122,23 +136,31 @@ public final class Waypoint implements AutoCloseable {
 
   /** The view requests are routed by now. */
   public WaypointView view() {
-    return view.get();
+    return controller != null ? controller.current() : view.get();
+  }
+
+  /** Whether it has a mesh to route by: always from files; from the controller once the first version is loaded. */
+  public boolean ready() {
+    return controller == null || controller.ready();
   }
 
   private Object configDump() {
-    WaypointView v = view.get();
-    return Map.of("version", v.version(), "routes", v.routeKeys(), "listen", String.valueOf(listener.localAddress()));
+    WaypointView v = view();
+    return Map.of("version", v.version(), "source", controller == null ? "files" : "controller", "routes", v.routeKeys(),
+        "listen", String.valueOf(listener.localAddress()));
   }
 
   /** Reads the mesh file and the route manifests into a view. */
   private WaypointView load() throws IOException {
-    MeshSnapshot mesh = MeshFile.parse(read(config.mesh()), config.mesh().toString());
-    seen.put(config.mesh(), Files.getLastModifiedTime(config.mesh()).toMillis());
+    Path meshFile = config.mesh().orElseThrow();
+    MeshSnapshot mesh = MeshFile.parse(read(meshFile), meshFile.toString());
+    seen.put(meshFile, Files.getLastModifiedTime(meshFile).toMillis());
     List<HttpRoute> routes = new ArrayList<>();
     if (config.routes().isPresent()) {
       try (Stream<Path> files = Files.list(config.routes().get())) {
         for (Path p : files.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList()) {
-          routes.add(HttpRouteManifest.parse(read(p), p.toString()));
+          String text = read(p);
+          routes.add(Routes.parse(Fields.parse(text, p.toString()).string("kind"), text, p.toString()));
           seen.put(p, Files.getLastModifiedTime(p).toMillis());
         }
       }
@@ -161,7 +183,8 @@ public final class Waypoint implements AutoCloseable {
   }
 
   private boolean changed() throws IOException {
-    if (Files.getLastModifiedTime(config.mesh()).toMillis() != seen.getOrDefault(config.mesh(), -1L)) {
+    Path meshFile = config.mesh().orElseThrow();
+    if (Files.getLastModifiedTime(meshFile).toMillis() != seen.getOrDefault(meshFile, -1L)) {
       return true;
     }
     if (config.routes().isPresent()) {
@@ -188,6 +211,9 @@ public final class Waypoint implements AutoCloseable {
   @Override
   public void close() {
     reloads.shutdownNow();
+    if (controller != null) {
+      controller.close();
+    }
     admin.close();
     inbound.close();
     listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);

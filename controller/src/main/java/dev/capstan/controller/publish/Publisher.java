@@ -82,21 +82,23 @@ public final class Publisher {
     sync(hazelcast.getMap(MeshMaps.SERVICES), before.services(), desired.services(), counts);
     sync(hazelcast.getMap(MeshMaps.POLICIES), before.policies(), desired.policies(), counts);
     sync(hazelcast.getMap(MeshMaps.TRAFFIC_POLICIES), before.trafficPolicies(), desired.trafficPolicies(), counts);
+    sync(hazelcast.getMap(MeshMaps.WAYPOINTS), before.waypoints(), desired.waypoints(), counts);
+    sync(hazelcast.getMap(MeshMaps.ROUTES), before.routes(), desired.routes(), counts);
     written = desired;
     MeshVersion current = meta.get(MeshMaps.VERSION_KEY);
     if (current != null && counts[0] + counts[1] == 0 && current.hash().equals(snapshot.version())) {
       return new Result(current, 0, 0);
     }
     MeshVersion next = new MeshVersion(
-        current == null ? 1 : current.sequence() + 1, snapshot.version(), clock.millis(), member,
-        new MeshVersion.Counts(desired.workloads().size(), desired.services().size(), desired.policies().size()));
+        current == null ? 1 : current.sequence() + 1, snapshot.version(), clock.millis(), member, desired.counts());
     meta.set(MeshMaps.VERSION_KEY, next);
     entriesWritten.increment(counts[0]);
     entriesRemoved.increment(counts[1]);
     publications.increment();
     LOG.info("published mesh version {}: {} entries written, {} removed ({} workload IPs, {} services, {} policy namespaces, "
-        + "{} traffic policies)", next.label(), counts[0], counts[1], desired.workloads().size(), desired.services().size(),
-        desired.policies().size(), desired.trafficPolicies().size());
+        + "{} traffic policies, {} waypoints, {} routes)", next.label(), counts[0], counts[1], desired.workloads().size(),
+        desired.services().size(), desired.policies().size(), desired.trafficPolicies().size(), desired.waypoints().size(),
+        desired.routes().size());
     return new Result(next, counts[0], counts[1]);
   }
 
@@ -105,7 +107,8 @@ public final class Publisher {
     IMap<String, Service> services = hazelcast.getMap(MeshMaps.SERVICES);
     IMap<String, NamespacePolicies> policies = hazelcast.getMap(MeshMaps.POLICIES);
     IMap<String, TrafficPolicy> trafficPolicies = hazelcast.getMap(MeshMaps.TRAFFIC_POLICIES);
-    return new MeshMaps.Entries(copy(workloads), copy(services), copy(policies), copy(trafficPolicies));
+    return new MeshMaps.Entries(copy(workloads), copy(services), copy(policies), copy(trafficPolicies),
+        copy(hazelcast.getMap(MeshMaps.WAYPOINTS)), copy(hazelcast.getMap(MeshMaps.ROUTES)));
   }
 
   private static <V> Map<String, V> copy(IMap<String, V> map) {

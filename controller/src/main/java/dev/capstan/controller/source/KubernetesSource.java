@@ -2,6 +2,8 @@ package dev.capstan.controller.source;
 
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
 import dev.capstan.controller.source.crd.TrafficPolicyResource;
+import dev.capstan.controller.source.crd.WaypointResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import dev.capstan.core.model.MeshSnapshot;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -9,6 +11,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.SharedInformerFactory;
@@ -31,7 +34,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The cluster source: fabric8 shared informers on Namespaces, Pods, Services, EndpointSlices,
- * Capstan AuthorizationPolicies and TrafficPolicies, and a full recompute through the {@link Translator} from their
+ * Capstan AuthorizationPolicies, TrafficPolicies and Waypoints, and Gateway API HTTPRoutes and
+ * GRPCRoutes (when the API server serves them), and a full recompute through the {@link Translator} from their
  * caches after any event.
  *
  * <p>Every namespace: one {@link SharedInformerFactory} with an informer per kind. Some
@@ -106,6 +110,8 @@ public final class KubernetesSource implements MeshSource {
   private final Informers<EndpointSlice> endpointSlices = new Informers<>();
   private final Informers<AuthorizationPolicyResource> policies = new Informers<>();
   private final Informers<TrafficPolicyResource> trafficPolicies = new Informers<>();
+  private final Informers<WaypointResource> waypoints = new Informers<>();
+  private final Informers<GenericKubernetesResource> routes = new Informers<>();
   private final ScheduledExecutorService worker;
   private final AtomicBoolean dirty = new AtomicBoolean();
   private final AtomicBoolean started = new AtomicBoolean();
@@ -125,7 +131,12 @@ public final class KubernetesSource implements MeshSource {
       endpointSlices.add(factory.sharedIndexInformerFor(EndpointSlice.class, resync));
       policies.add(factory.sharedIndexInformerFor(AuthorizationPolicyResource.class, resync));
       trafficPolicies.add(factory.sharedIndexInformerFor(TrafficPolicyResource.class, resync));
+      waypoints.add(factory.sharedIndexInformerFor(WaypointResource.class, resync));
+      for (ResourceDefinitionContext kind : routeKinds(client)) {
+        routes.add(client.genericKubernetesResources(kind).inAnyNamespace().runnableInformer(resync));
+      }
     } else {
+      List<ResourceDefinitionContext> routeKinds = routeKinds(client);
       // fabric8 deprecates the factory's inNamespace/withName in favour of the Informable DSL.
       for (String ns : options.namespaces().stream().sorted().toList()) {
         namespaces.add(client.namespaces().withName(ns).runnableInformer(resync));
@@ -134,9 +145,47 @@ public final class KubernetesSource implements MeshSource {
         endpointSlices.add(client.discovery().v1().endpointSlices().inNamespace(ns).runnableInformer(resync));
         policies.add(client.resources(AuthorizationPolicyResource.class).inNamespace(ns).runnableInformer(resync));
         trafficPolicies.add(client.resources(TrafficPolicyResource.class).inNamespace(ns).runnableInformer(resync));
+        waypoints.add(client.resources(WaypointResource.class).inNamespace(ns).runnableInformer(resync));
+        for (ResourceDefinitionContext kind : routeKinds) {
+          routes.add(client.genericKubernetesResources(kind).inNamespace(ns).runnableInformer(resync));
+        }
       }
     }
     this.worker = DaemonThread.single("capstan-source-kubernetes");
+  }
+
+  /** The Gateway API route kinds the waypoints act on. */
+  static final List<ResourceDefinitionContext> ROUTE_KINDS = List.of(
+      route("HTTPRoute", "httproutes"), route("GRPCRoute", "grpcroutes"));
+
+  private static ResourceDefinitionContext route(String kind, String plural) {
+    return new ResourceDefinitionContext.Builder().withGroup("gateway.networking.k8s.io").withVersion("v1")
+        .withKind(kind).withPlural(plural).withNamespaced(true).build();
+  }
+
+  /**
+   * The route kinds the API server serves (API discovery). The Gateway API's CRDs are optional in a
+   * cluster: a kind that is not served is not watched (an informer on it would never sync and hold
+   * the whole mesh back), with a warning; installing the CRDs later needs a controller restart.
+   */
+  private static List<ResourceDefinitionContext> routeKinds(KubernetesClient client) {
+    List<ResourceDefinitionContext> served = new ArrayList<>();
+    for (ResourceDefinitionContext kind : ROUTE_KINDS) {
+      boolean supported;
+      try {
+        supported = client.supports(kind.getGroup() + "/" + kind.getVersion(), kind.getKind());
+      } catch (RuntimeException e) {
+        LOG.warn("cannot tell whether the API server serves {}: {}", kind.getKind(), e.toString());
+        supported = false;
+      }
+      if (supported) {
+        served.add(kind);
+      } else {
+        LOG.warn("{} (gateway.networking.k8s.io/v1) is not served by the API server: routes of that kind are not read;"
+            + " install the Gateway API CRDs and restart the controller", kind.getKind());
+      }
+    }
+    return served;
   }
 
   @Override
@@ -181,9 +230,10 @@ public final class KubernetesSource implements MeshSource {
         }
         return;
       }
-      LOG.info("informers synced ({} namespaces, {} pods, {} services, {} EndpointSlices, {} AuthorizationPolicies, "
-          + "{} TrafficPolicies)", namespaces.list().size(), pods.list().size(), services.list().size(),
-          endpointSlices.list().size(), policies.list().size(), trafficPolicies.list().size());
+      LOG.info("informers synced ({} namespaces, {} pods, {} services, {} EndpointSlices, {} AuthorizationPolicies,"
+          + " {} TrafficPolicies, {} Waypoints, {} routes)", namespaces.list().size(), pods.list().size(),
+          services.list().size(), endpointSlices.list().size(), policies.list().size(), trafficPolicies.list().size(),
+          waypoints.list().size(), routes.list().size());
       changed();
     });
   }
@@ -201,6 +251,18 @@ public final class KubernetesSource implements MeshSource {
       Pod pod = informer.getStore().getByKey(key);
       if (pod != null) {
         return PodInfo.of(pod);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** A Waypoint resource from the informer cache (the controller needs its uid to own what it creates for it). */
+  public Optional<WaypointResource> waypoint(String namespace, String name) {
+    String key = Cache.namespaceKeyFunc(namespace, name);
+    for (SharedIndexInformer<WaypointResource> informer : waypoints.informers) {
+      WaypointResource w = informer.getStore().getByKey(key);
+      if (w != null) {
+        return Optional.of(w);
       }
     }
     return Optional.empty();
@@ -241,7 +303,7 @@ public final class KubernetesSource implements MeshSource {
     }
     try {
       Resources resources = new Resources(namespaces.list(), pods.list(), services.list(), endpointSlices.list(),
-          policies.list(), trafficPolicies.list());
+          policies.list(), trafficPolicies.list(), waypoints.list(), routes.list());
       emitter.offer(Translator.translate(resources));
     } catch (RuntimeException e) {
       LOG.error("computing the mesh from the informer caches failed; the last snapshot stays in force", e);
@@ -256,6 +318,8 @@ public final class KubernetesSource implements MeshSource {
     all.addAll(endpointSlices.informers);
     all.addAll(policies.informers);
     all.addAll(trafficPolicies.informers);
+    all.addAll(waypoints.informers);
+    all.addAll(routes.informers);
     return all;
   }
 

@@ -4,6 +4,9 @@ import dev.capstan.controller.source.ManifestDirectory.Problem;
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
 import dev.capstan.controller.source.crd.AuthorizationPolicySpec;
 import dev.capstan.controller.source.crd.TrafficPolicyResource;
+import dev.capstan.controller.source.crd.WaypointResource;
+import dev.capstan.controller.source.crd.WaypointSpec;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import dev.capstan.core.hbone.Hbone;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -368,6 +371,58 @@ final class ManifestChecks {
   /** A TrafficPolicy's envelope; its spec is read (and a bad one left out with a WARN) by the translator. */
   static void trafficPolicy(TrafficPolicyResource policy, Check check) {
     metadata(policy, true, DNS_SUBDOMAIN, 253, check);
+  }
+
+  /** Kubernetes quantity syntax ({@code 100m}, {@code 128Mi}, {@code 1.5}, {@code 1e3}), as the API server's. */
+  private static final Pattern QUANTITY = Pattern.compile(
+      "[+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?");
+
+  static void waypoint(WaypointResource waypoint, Check check) {
+    // The name is also its Service's: a DNS-1035 label.
+    metadata(waypoint, true, DNS_1035_LABEL, 63, check);
+    WaypointSpec spec = waypoint.getSpec();
+    if (spec == null) {
+      return; // every field has a default
+    }
+    if (spec.replicas() != null && (spec.replicas() < 0 || spec.replicas() > WaypointSpec.MAX_REPLICAS)) {
+      check.error("spec.replicas", "must be between 0 and " + WaypointSpec.MAX_REPLICAS + ", got " + spec.replicas());
+    }
+    if (spec.trafficType() != null && dev.capstan.core.model.Waypoint.TrafficType.of(spec.trafficType()).isEmpty()) {
+      check.error("spec.trafficType", "must be service, workload, all or none, got '" + spec.trafficType() + "'");
+    }
+    if (spec.serviceAccount() != null) {
+      name(spec.serviceAccount(), DNS_SUBDOMAIN, 253, "spec.serviceAccount", check);
+    }
+    if (spec.resources() != null) {
+      quantities(spec.resources().requests(), "spec.resources.requests", check);
+      quantities(spec.resources().limits(), "spec.resources.limits", check);
+    }
+  }
+
+  private static void quantities(Map<String, String> values, String path, Check check) {
+    if (values == null) {
+      return;
+    }
+    if (values.size() > WaypointSpec.MAX_RESOURCES) {
+      check.error(path, "has more than " + WaypointSpec.MAX_RESOURCES + " entries");
+    }
+    values.forEach((k, v) -> {
+      if (k == null || k.isEmpty() || v == null || !QUANTITY.matcher(v).matches()) {
+        check.error(path + "." + k, "must be a quantity like 100m, 2 or 128Mi, got '" + v + "'");
+      }
+    });
+  }
+
+  /**
+   * An HTTPRoute or GRPCRoute: its name and namespace. What the waypoint can do with it is the
+   * {@link Translator}'s to say (a route it cannot act on is left out with a warning, as in a
+   * cluster), so one route does not hold the whole directory back.
+   */
+  static void route(GenericKubernetesResource route, Check check) {
+    metadata(route, true, DNS_SUBDOMAIN, 253, check);
+    if (!(route.getAdditionalProperties().get("spec") instanceof Map)) {
+      check.error("spec", "is required (a mapping)");
+    }
   }
 
   private static void bounded(List<?> list, String path, Check check) {

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.capstan.controller.source.ManifestChecks.Check;
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
 import dev.capstan.controller.source.crd.TrafficPolicyResource;
+import dev.capstan.controller.source.crd.WaypointResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import dev.capstan.core.model.MeshSnapshot;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -51,6 +53,8 @@ public final class ManifestDirectory {
 
   private static final Logger LOG = LoggerFactory.getLogger(ManifestDirectory.class);
   private static final String DEFAULT_NAMESPACE = "default";
+  /** The Gateway API version whose routes are read. */
+  static final String GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1";
   private static final ObjectMapper YAML = YAMLMapper.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
       .build();
@@ -78,7 +82,13 @@ public final class ManifestDirectory {
           AuthorizationPolicyResource.class, true,
           ManifestChecks::authorizationPolicy, Resources.Builder::authorizationPolicy),
       new Kind<>(TrafficPolicyResource.API_VERSION, TrafficPolicyResource.KIND, TrafficPolicyResource.class, true,
-          ManifestChecks::trafficPolicy, Resources.Builder::trafficPolicy));
+          ManifestChecks::trafficPolicy, Resources.Builder::trafficPolicy),
+      new Kind<>(WaypointResource.API_VERSION, WaypointResource.KIND, WaypointResource.class, true,
+          ManifestChecks::waypoint, Resources.Builder::waypoint),
+      new Kind<>(GATEWAY_API_VERSION, "HTTPRoute", GenericKubernetesResource.class, true,
+          ManifestChecks::route, Resources.Builder::route),
+      new Kind<>(GATEWAY_API_VERSION, "GRPCRoute", GenericKubernetesResource.class, true,
+          ManifestChecks::route, Resources.Builder::route));
 
   private static final Map<String, Kind<?>> KINDS_BY_NAME =
       KINDS.stream().collect(Collectors.toUnmodifiableMap(Kind::kind, k -> k));

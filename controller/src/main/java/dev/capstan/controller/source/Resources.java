@@ -2,6 +2,8 @@ package dev.capstan.controller.source;
 
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
 import dev.capstan.controller.source.crd.TrafficPolicyResource;
+import dev.capstan.controller.source.crd.WaypointResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
@@ -20,6 +22,9 @@ import java.util.List;
  * @param endpointSlices {@code discovery.k8s.io/v1} EndpointSlices (endpoints and readiness)
  * @param authorizationPolicies Capstan {@code AuthorizationPolicy} custom resources
  * @param trafficPolicies Capstan {@code TrafficPolicy} custom resources
+ * @param waypoints Capstan {@code Waypoint} custom resources
+ * @param routes Gateway API {@code HTTPRoute} and {@code GRPCRoute} objects ({@code
+ *     gateway.networking.k8s.io/v1}), as read: the {@link Translator} validates them
  */
 public record Resources(
     List<Namespace> namespaces,
@@ -27,7 +32,9 @@ public record Resources(
     List<Service> services,
     List<EndpointSlice> endpointSlices,
     List<AuthorizationPolicyResource> authorizationPolicies,
-    List<TrafficPolicyResource> trafficPolicies) {
+    List<TrafficPolicyResource> trafficPolicies,
+    List<WaypointResource> waypoints,
+    List<GenericKubernetesResource> routes) {
 
   public Resources {
     namespaces = List.copyOf(namespaces == null ? List.of() : namespaces);
@@ -36,12 +43,14 @@ public record Resources(
     endpointSlices = List.copyOf(endpointSlices == null ? List.of() : endpointSlices);
     authorizationPolicies = List.copyOf(authorizationPolicies == null ? List.of() : authorizationPolicies);
     trafficPolicies = List.copyOf(trafficPolicies == null ? List.of() : trafficPolicies);
+    waypoints = List.copyOf(waypoints == null ? List.of() : waypoints);
+    routes = List.copyOf(routes == null ? List.of() : routes);
   }
 
-  /** Resources without TrafficPolicies. */
+  /** Objects without TrafficPolicies, waypoints and routes. */
   public Resources(List<Namespace> namespaces, List<Pod> pods, List<Service> services, List<EndpointSlice> endpointSlices,
       List<AuthorizationPolicyResource> authorizationPolicies) {
-    this(namespaces, pods, services, endpointSlices, authorizationPolicies, List.of());
+    this(namespaces, pods, services, endpointSlices, authorizationPolicies, List.of(), List.of(), List.of());
   }
 
   /** No objects at all. */
@@ -57,6 +66,8 @@ public record Resources(
     private final List<EndpointSlice> endpointSlices = new ArrayList<>();
     private final List<AuthorizationPolicyResource> authorizationPolicies = new ArrayList<>();
     private final List<TrafficPolicyResource> trafficPolicies = new ArrayList<>();
+    private final List<WaypointResource> waypoints = new ArrayList<>();
+    private final List<GenericKubernetesResource> routes = new ArrayList<>();
 
     public Builder namespace(Namespace namespace) {
       namespaces.add(namespace);
@@ -88,8 +99,20 @@ public record Resources(
       return this;
     }
 
+    public Builder waypoint(WaypointResource waypoint) {
+      waypoints.add(waypoint);
+      return this;
+    }
+
+    /** An HTTPRoute or GRPCRoute. */
+    public Builder route(GenericKubernetesResource route) {
+      routes.add(route);
+      return this;
+    }
+
     public Resources build() {
-      return new Resources(namespaces, pods, services, endpointSlices, authorizationPolicies, trafficPolicies);
+      return new Resources(namespaces, pods, services, endpointSlices, authorizationPolicies, trafficPolicies, waypoints,
+          routes);
     }
   }
 }

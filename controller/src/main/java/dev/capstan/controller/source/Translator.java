@@ -7,18 +7,26 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
 import dev.capstan.controller.source.crd.AuthorizationPolicySpec;
+import dev.capstan.controller.source.crd.WaypointResource;
+import dev.capstan.controller.source.crd.WaypointSpec;
+import dev.capstan.core.config.ConfigException;
+import dev.capstan.core.gateway.Routes;
 import dev.capstan.core.hbone.Hbone;
+import dev.capstan.core.model.HttpRoute;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.model.PolicyAction;
 import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.RouteManifest;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.TrafficPolicy;
+import dev.capstan.core.model.Waypoint;
 import dev.capstan.core.model.Workload;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -115,6 +123,14 @@ public final class Translator {
     }
     slicesByService.values().forEach(l -> l.sort(Comparator.comparing(s -> nullToEmpty(s.getMetadata().getName()))));
 
+    List<Waypoint> waypoints = waypoints(resources.waypoints(), enrolled);
+    Map<String, Waypoint> waypointsByKey = waypoints.stream().collect(Collectors.toMap(Waypoint::key, w -> w));
+    Set<String> serviceKeys = resources.services().stream()
+        .filter(svc -> svc.getMetadata() != null && svc.getMetadata().getName() != null && enrolled.contains(namespaceOf(svc)))
+        .filter(svc -> svc.getSpec() != null && !"ExternalName".equals(svc.getSpec().getType()))
+        .map(svc -> key(namespaceOf(svc), svc.getMetadata().getName()))
+        .collect(Collectors.toSet());
+    WaypointUse use = new WaypointUse(waypointsByKey, serviceKeys);
     Map<String, String> namespaceWaypoints = namespaceWaypoints(resources.namespaces(), enrolled);
     List<Service> services = new ArrayList<>();
     for (io.fabric8.kubernetes.api.model.Service svc : resources.services()) {
@@ -122,12 +138,13 @@ public final class Translator {
       if (namespace == null || !enrolled.contains(namespace) || svc.getMetadata().getName() == null) {
         continue;
       }
-      String waypoint = waypoint(svc, namespaceWaypoints.get(namespace));
+      String waypoint = use.resolve(svc, namespaceWaypoints.get(namespace));
       service(svc, slicesByService.getOrDefault(key(namespace, svc.getMetadata().getName()), List.of()),
           workloadsByKey, workloadPods)
           .map(s -> waypoint == null ? s : new Service(s.namespace(), s.name(), s.vips(), s.ports(), s.endpoints(), waypoint))
           .ifPresent(services::add);
     }
+    use.warn();
     services.sort(Comparator.comparing(Service::namespace).thenComparing(Service::name));
 
     List<AuthorizationPolicy> policies = resources.authorizationPolicies().stream()
@@ -140,8 +157,11 @@ public final class Translator {
     List<TrafficPolicy> trafficPolicies = TrafficPolicyTranslator.translate(resources.trafficPolicies(), enrolled);
 
     Map<String, Integer> weights = bufferWeights(resources.namespaces(), enrolled);
-    MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies, weights, trafficPolicies);
-    return new MeshSnapshot(version(unversioned), workloads, services, policies, weights, trafficPolicies);
+    List<RouteManifest> routes = routes(resources.routes(), enrolled);
+    MeshSnapshot unversioned = new MeshSnapshot("", workloads, services, policies, weights, trafficPolicies, waypoints,
+        routes);
+    return new MeshSnapshot(version(unversioned), workloads, services, policies, weights, trafficPolicies, waypoints,
+        routes);
   }
 
   /** The workload without the IPs a preferred pod already holds (claiming the rest), or empty if none is left. */
@@ -184,22 +204,178 @@ public final class Translator {
   }
 
   /**
-   * {@code namespace/name} of the service's waypoint: its own label, else its namespace's; {@code
-   * none} on the service opts out; a value that is not a DNS label is ignored with a warning.
+   * Which waypoint each service uses, as its labels name it, resolved through the Waypoint
+   * resources: the service's own label, else its namespace's; {@code none} on the service opts
+   * out; a value that is not a DNS label is ignored with a warning. The named waypoint must be
+   * declared in the namespace, carry service traffic, and have its Service; otherwise the service
+   * gets no waypoint (its traffic goes straight to its endpoints, as Istio's does with a waypoint
+   * that is not ready) and one warning per waypoint and reason names the services. A waypoint's
+   * own Service never uses a waypoint.
    */
-  static String waypoint(io.fabric8.kubernetes.api.model.Service svc, String namespaceWaypoint) {
-    String namespace = svc.getMetadata().getNamespace();
-    String own = label(svc.getMetadata(), USE_WAYPOINT_LABEL);
-    if (NO_WAYPOINT.equals(own)) {
+  static final class WaypointUse {
+    private final Map<String, Waypoint> waypoints;
+    private final Set<String> serviceKeys;
+    /** Warning → the services it concerns, logged once per translation. */
+    private final Map<String, List<String>> unresolved = new TreeMap<>();
+
+    WaypointUse(Map<String, Waypoint> waypoints, Set<String> serviceKeys) {
+      this.waypoints = waypoints;
+      this.serviceKeys = serviceKeys;
+    }
+
+    /** {@code namespace/name} of the waypoint (its Service) that carries the service's traffic, or {@code null}. */
+    String resolve(io.fabric8.kubernetes.api.model.Service svc, String namespaceWaypoint) {
+      String namespace = svc.getMetadata().getNamespace();
+      String name = svc.getMetadata().getName();
+      if (waypoints.containsKey(key(namespace, name))) {
+        return null; // a waypoint's own service is reached directly
+      }
+      String own = label(svc.getMetadata(), USE_WAYPOINT_LABEL);
+      if (NO_WAYPOINT.equals(own)) {
+        return null;
+      }
+      String chosen;
+      String by;
+      if (own != null && validWaypoint("service " + namespace + "/" + name, own)) {
+        chosen = own;
+        by = "its label";
+      } else if (namespaceWaypoint != null) {
+        chosen = namespaceWaypoint;
+        by = "its namespace's label";
+      } else {
+        return null;
+      }
+      if (chosen.equals(name)) {
+        return null; // the waypoint's own service is reached directly
+      }
+      String wanted = key(namespace, chosen);
+      Waypoint waypoint = waypoints.get(wanted);
+      if (waypoint == null) {
+        return unresolved(wanted, by, "no Waypoint " + wanted + " is declared (in an enrolled namespace)", svc);
+      }
+      if (!waypoint.trafficType().carriesServices()) {
+        return unresolved(wanted, by, "Waypoint " + wanted + " has trafficType " + waypoint.trafficType().value()
+            + ": it carries no service traffic", svc);
+      }
+      if (!serviceKeys.contains(wanted)) {
+        return unresolved(wanted, by, "the Service " + wanted + " of Waypoint " + wanted + " does not exist (yet)", svc);
+      }
+      return wanted;
+    }
+
+    private String unresolved(String waypoint, String by, String reason, io.fabric8.kubernetes.api.model.Service svc) {
+      unresolved.computeIfAbsent(reason + " (named by " + by + ")", k -> new ArrayList<>())
+          .add(svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName());
       return null;
     }
-    if (own != null && validWaypoint("service " + namespace + "/" + svc.getMetadata().getName(), own)) {
-      return own.equals(svc.getMetadata().getName()) ? null : namespace + "/" + own;
+
+    /** One warning per waypoint and reason, naming the services that go without it. */
+    void warn() {
+      unresolved.forEach((reason, services) -> LOG.warn("waypoint not used: {}; service(s) {} get no waypoint and are reached"
+          + " directly", reason, services.size() > 10 ? services.subList(0, 10) + " and " + (services.size() - 10) + " more"
+          : services));
     }
-    if (namespaceWaypoint == null || namespaceWaypoint.equals(svc.getMetadata().getName())) {
-      return null; // the waypoint's own service is reached directly
+  }
+
+  /**
+   * The Waypoint resources of enrolled namespaces. Defaults: 1 replica, trafficType {@code
+   * service}, the service account named as the waypoint. One the CRD schema should have refused
+   * (an unknown trafficType, replicas out of range) is left out with a warning.
+   */
+  static List<Waypoint> waypoints(List<WaypointResource> resources, Set<String> enrolled) {
+    List<Waypoint> out = new ArrayList<>();
+    for (WaypointResource r : resources) {
+      if (r.getMetadata() == null || isBlank(r.getMetadata().getName()) || !enrolled.contains(namespaceOf(r))) {
+        continue;
+      }
+      String namespace = r.getMetadata().getNamespace();
+      String name = r.getMetadata().getName();
+      WaypointSpec spec = r.getSpec() == null ? new WaypointSpec(null, null, null, null) : r.getSpec();
+      String type = spec.trafficType() == null ? Waypoint.TrafficType.SERVICE.value() : spec.trafficType();
+      Optional<Waypoint.TrafficType> trafficType = Waypoint.TrafficType.of(type);
+      int replicas = spec.replicas() == null ? 1 : spec.replicas();
+      if (trafficType.isEmpty() || replicas < 0 || replicas > WaypointSpec.MAX_REPLICAS || !DNS_LABEL.matcher(name).matches()) {
+        LOG.warn("Waypoint {}/{} left out: trafficType must be service, workload, all or none (got '{}'), replicas 0 to {}"
+            + " (got {}), the name a DNS label", namespace, name, type, WaypointSpec.MAX_REPLICAS, replicas);
+        continue;
+      }
+      WaypointSpec.Resources res = spec.resources();
+      Waypoint.Compute compute = res == null ? Waypoint.Compute.NONE
+          : new Waypoint.Compute(withoutNulls(res.requests()), withoutNulls(res.limits()));
+      String serviceAccount = isBlank(spec.serviceAccount()) ? name : spec.serviceAccount();
+      out.add(new Waypoint(namespace, name, serviceAccount, replicas, compute, trafficType.get()));
     }
-    return namespace + "/" + namespaceWaypoint;
+    out.sort(Comparator.comparing(Waypoint::namespace).thenComparing(Waypoint::name));
+    return out;
+  }
+
+  /**
+   * The HTTPRoutes and GRPCRoutes of enrolled namespaces that the waypoints can act on, each
+   * checked by the waypoint's own parser on its canonical manifest. A route the waypoint cannot
+   * act on (an unsupported filter, a parent Service in another namespace, ...) is left out with a
+   * warning naming the field; the others go on. A route attached to no Service (a Gateway's) is
+   * not the mesh's and is left out silently.
+   */
+  static List<RouteManifest> routes(List<GenericKubernetesResource> resources, Set<String> enrolled) {
+    List<RouteManifest> out = new ArrayList<>();
+    for (GenericKubernetesResource r : resources) {
+      if (r.getMetadata() == null || isBlank(r.getMetadata().getName()) || !enrolled.contains(namespaceOf(r))) {
+        continue;
+      }
+      String kind = r.getKind();
+      if (!RouteManifest.HTTP_ROUTE.equals(kind) && !RouteManifest.GRPC_ROUTE.equals(kind)) {
+        continue;
+      }
+      String namespace = r.getMetadata().getNamespace();
+      String name = r.getMetadata().getName();
+      String where = kind + " " + namespace + "/" + name;
+      try {
+        String manifest = canonicalManifest(r);
+        HttpRoute route = Routes.parse(kind, manifest, where);
+        if (route.parents().isEmpty()) {
+          LOG.debug("{} is attached to no Service: not a mesh route", where);
+          continue;
+        }
+        for (HttpRoute.ParentRef parent : route.parents()) {
+          if (!parent.service().startsWith(namespace + "/")) {
+            throw new ConfigException(where + ": spec.parentRefs: Service " + parent.service() + " is in another namespace;"
+                + " only routes in the Service's own namespace (producer routes) are supported");
+          }
+        }
+        out.add(new RouteManifest(kind, namespace, name, manifest));
+      } catch (ConfigException e) {
+        LOG.warn("route left out, the waypoint cannot act on it: {}", e.getMessage());
+      }
+    }
+    out.sort(Comparator.comparing(RouteManifest::kind).thenComparing(RouteManifest::namespace)
+        .thenComparing(RouteManifest::name));
+    return out;
+  }
+
+  /**
+   * A route as the waypoints read it: {@code apiVersion}, {@code kind}, {@code metadata} (name,
+   * namespace, creationTimestamp) and {@code spec}, as JSON with sorted keys. Status, managed
+   * fields and resource versions are left out, so the mesh version changes only with the route.
+   */
+  static String canonicalManifest(GenericKubernetesResource r) {
+    Map<String, Object> metadata = new TreeMap<>();
+    metadata.put("name", r.getMetadata().getName());
+    metadata.put("namespace", r.getMetadata().getNamespace());
+    if (r.getMetadata().getCreationTimestamp() != null) {
+      metadata.put("creationTimestamp", r.getMetadata().getCreationTimestamp());
+    }
+    Map<String, Object> manifest = new TreeMap<>();
+    manifest.put("apiVersion", r.getApiVersion());
+    manifest.put("kind", r.getKind());
+    manifest.put("metadata", metadata);
+    Object spec = r.getAdditionalProperties().get("spec");
+    manifest.put("spec", spec == null ? Map.of() : spec);
+    try {
+      return CANONICAL.writeValueAsString(manifest);
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(r.getKind() + " " + r.getMetadata().getNamespace() + "/" + r.getMetadata().getName()
+          + ": cannot be written as JSON: " + e.getOriginalMessage());
+    }
   }
 
   private static boolean validWaypoint(String owner, String value) {
@@ -550,10 +726,14 @@ public final class Translator {
             && principal.chars().noneMatch(Character::isWhitespace)));
   }
 
-  /** First 12 hex digits of the SHA-256 of the snapshot's canonical JSON (sorted keys), version left out. */
+  /**
+   * First 12 hex digits of the SHA-256 of the snapshot's content, version left out: its canonical
+   * JSON (sorted keys: workloads, services, policies, buffer weights, waypoints, routes), then the
+   * text of its TrafficPolicy records, which have no plain JSON form.
+   */
   static String version(MeshSnapshot snapshot) {
     MeshSnapshot unversioned = new MeshSnapshot("", snapshot.workloads(), snapshot.services(), snapshot.policies(),
-        snapshot.bufferWeights());
+        snapshot.bufferWeights(), List.of(), snapshot.waypoints(), snapshot.routes());
     try {
       String canonical = CANONICAL.writeValueAsString(unversioned);
       if (!snapshot.trafficPolicies().isEmpty()) {

@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.capstan.controller.testing.Meshes;
 import dev.capstan.controller.testing.Replicas;
 import dev.capstan.core.mesh.MeshMaps;
+import dev.capstan.core.mesh.MeshVersion;
 import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.RouteManifest;
 import dev.capstan.core.model.TrafficPolicy;
+import dev.capstan.core.model.Waypoint;
 import dev.capstan.core.model.Workload;
 import dev.capstan.nodeagent.state.HazelcastMeshView;
 import dev.capstan.nodeagent.state.MeshIndex;
@@ -105,14 +108,18 @@ class DistributionTest {
         java.util.Optional.of(new TrafficPolicy.Limits(50)), null, null, null);
     var map = r.hazelcast().<String, TrafficPolicy>getMap(MeshMaps.TRAFFIC_POLICIES);
 
-    replicas.offer(new MeshSnapshot("h1", base.workloads(), base.services(), base.policies(), Map.of(), List.of(rr, limited)));
+    replicas.offer(new MeshSnapshot("h1", base.workloads(), base.services(), base.policies(), Map.of(), List.of(rr, limited),
+        List.of(), List.of()));
     await(agent, i -> i.version().equals("1-h1"), WAIT);
     assertThat(map.get("ns-0/lb")).isEqualTo(rr);
     assertThat(map.get("ns-1/limits")).isEqualTo(limited);
+    assertThat(r.hazelcast().<String, MeshVersion>getMap(MeshMaps.META).get(MeshMaps.VERSION_KEY).entries().trafficPolicies())
+        .as("the version counts the TrafficPolicy map").isEqualTo(2);
 
     TrafficPolicy tighter = new TrafficPolicy("ns-1", "limits", 0, List.of(), null, null,
         java.util.Optional.of(new TrafficPolicy.Limits(5)), null, null, null);
-    replicas.offer(new MeshSnapshot("h2", base.workloads(), base.services(), base.policies(), Map.of(), List.of(tighter)));
+    replicas.offer(new MeshSnapshot("h2", base.workloads(), base.services(), base.policies(), Map.of(), List.of(tighter),
+        List.of(), List.of()));
     await(agent, i -> i.version().equals("2-h2"), WAIT);
     assertThat(map.keySet()).containsExactly("ns-1/limits");
     assertThat(map.get("ns-1/limits")).isEqualTo(tighter);
@@ -182,5 +189,42 @@ class DistributionTest {
     assertThat(index.snapshot().workloads()).hasSize(21)
         .noneMatch(w -> w.ips().contains(Meshes.ip(0)));
     assertThat(back.distribution().leader()).isTrue();
+  }
+
+  @Test
+  void waypoints_and_routes_are_published_with_their_counts_and_removed_when_gone() {
+    replicas = new Replicas(1);
+    Replicas.Replica r = replicas.start(0);
+    MeshSnapshot base = Meshes.mesh("h1", 10, 2);
+    Waypoint waypoint = new Waypoint("ns-0", "waypoint", "waypoint", 2,
+        new Waypoint.Compute(Map.of("cpu", "100m"), Map.of("memory", "128Mi")), Waypoint.TrafficType.ALL);
+    RouteManifest route = new RouteManifest(RouteManifest.GRPC_ROUTE, "ns-0", "users", "{\"kind\":\"GRPCRoute\"}");
+    replicas.offer(new MeshSnapshot("h2", base.workloads(), base.services(), base.policies(), Map.of(), List.of(),
+        List.of(waypoint), List.of(route)));
+    java.util.concurrent.CountDownLatch connected = new java.util.concurrent.CountDownLatch(1);
+    com.hazelcast.core.HazelcastInstance client = com.hazelcast.client.HazelcastClient.newHazelcastClient(
+        MeshMaps.clientConfig("reader-" + java.util.UUID.randomUUID(), replicas.clusterName(),
+            replicas.ports().stream().map(p -> "127.0.0.1:" + p).toList(), e -> {
+              if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.CLIENT_CONNECTED) {
+                connected.countDown();
+              }
+            }));
+    try {
+      Replicas.eventually(() -> connected.getCount() == 0, WAIT, () -> "not connected");
+      com.hazelcast.map.IMap<String, MeshVersion> meta = client.getMap(MeshMaps.META);
+      Replicas.eventually(() -> meta.get(MeshMaps.VERSION_KEY) != null, WAIT, () -> "no version");
+      assertThat(meta.get(MeshMaps.VERSION_KEY).entries()).isEqualTo(new MeshVersion.Counts(10, 1, 5, 1, 1, 0));
+      assertThat(client.<String, Waypoint>getMap(MeshMaps.WAYPOINTS).get("ns-0/waypoint")).isEqualTo(waypoint);
+      assertThat(client.<String, RouteManifest>getMap(MeshMaps.ROUTES).get("GRPCRoute/ns-0/users")).isEqualTo(route);
+
+      replicas.offer(new MeshSnapshot("h3", base.workloads(), base.services(), base.policies(), Map.of(), List.of(), List.of(),
+          List.of()));
+      Replicas.eventually(() -> meta.get(MeshMaps.VERSION_KEY).hash().equals("h3"), WAIT, () -> "not h3");
+      assertThat(client.getMap(MeshMaps.WAYPOINTS).isEmpty()).isTrue();
+      assertThat(client.getMap(MeshMaps.ROUTES).isEmpty()).isTrue();
+      assertThat(r.distribution().lastResult().removed()).isEqualTo(2);
+    } finally {
+      client.shutdown();
+    }
   }
 }

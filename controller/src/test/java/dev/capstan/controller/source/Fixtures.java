@@ -2,6 +2,9 @@ package dev.capstan.controller.source;
 
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
 import dev.capstan.controller.source.crd.AuthorizationPolicySpec;
+import dev.capstan.controller.source.crd.WaypointResource;
+import dev.capstan.controller.source.crd.WaypointSpec;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -93,5 +96,20 @@ final class Fixtures {
 
   static Service headless(Service service) {
     return new ServiceBuilder(service).editSpec().withClusterIP("None").endSpec().build();
+  }
+
+  /** A Waypoint; {@code spec} may be null. */
+  static WaypointResource waypoint(String namespace, String name, WaypointSpec spec) {
+    WaypointResource w = new WaypointResource();
+    w.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).build());
+    w.setSpec(spec);
+    return w;
+  }
+
+  /** A Gateway API route (kind HTTPRoute or GRPCRoute) read from YAML, as the API server or a file gives it. */
+  static GenericKubernetesResource route(String kind, String namespace, String name, String specYaml) {
+    String yaml = "apiVersion: gateway.networking.k8s.io/v1\nkind: " + kind + "\nmetadata: {name: " + name + ", namespace: "
+        + namespace + "}\nspec:\n" + specYaml.indent(2);
+    return new io.fabric8.kubernetes.client.utils.KubernetesSerialization().unmarshal(yaml, GenericKubernetesResource.class);
   }
 }

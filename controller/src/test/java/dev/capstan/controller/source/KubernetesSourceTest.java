@@ -4,14 +4,21 @@ import static dev.capstan.controller.source.Fixtures.endpoint;
 import static dev.capstan.controller.source.Fixtures.namespace;
 import static dev.capstan.controller.source.Fixtures.pod;
 import static dev.capstan.controller.source.Fixtures.policy;
+import static dev.capstan.controller.source.Fixtures.route;
 import static dev.capstan.controller.source.Fixtures.rule;
 import static dev.capstan.controller.source.Fixtures.service;
 import static dev.capstan.controller.source.Fixtures.slice;
 import static dev.capstan.controller.source.Fixtures.spec;
+import static dev.capstan.controller.source.Fixtures.waypoint;
 import static dev.capstan.controller.source.ManifestSourceTest.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
+import dev.capstan.controller.source.crd.WaypointResource;
+import dev.capstan.controller.source.crd.WaypointSpec;
+import dev.capstan.core.model.RouteManifest;
+import dev.capstan.core.model.Waypoint;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.MeshSnapshot;
@@ -67,6 +74,22 @@ class KubernetesSourceTest {
   void installCrd() throws Exception {
     client.apiextensions().v1().customResourceDefinitions().resource(AuthorizationPolicyCrdTest.crd()).create();
     client.apiextensions().v1().customResourceDefinitions().resource(TrafficPolicyCrdTest.crd()).create();
+    client.apiextensions().v1().customResourceDefinitions().resource(WaypointCrdTest.crd()).create();
+  }
+
+  /** The Gateway API's route CRDs, as a cluster that installed them serves them (schema left open). */
+  private void installGatewayApi() {
+    for (String[] kind : new String[][] {{"HTTPRoute", "httproutes"}, {"GRPCRoute", "grpcroutes"}}) {
+      client.apiextensions().v1().customResourceDefinitions().resource(
+          new io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionBuilder()
+              .withNewMetadata().withName(kind[1] + ".gateway.networking.k8s.io").endMetadata()
+              .withNewSpec().withGroup("gateway.networking.k8s.io").withScope("Namespaced")
+              .withNewNames().withKind(kind[0]).withPlural(kind[1]).withSingular(kind[0].toLowerCase()).endNames()
+              .addNewVersion().withName("v1").withServed(true).withStorage(true)
+              .withNewSchema().withNewOpenAPIV3Schema().withType("object").withXKubernetesPreserveUnknownFields(true)
+              .endOpenAPIV3Schema().endSchema().endVersion()
+              .endSpec().build()).create();
+    }
   }
 
   @AfterEach
@@ -298,5 +321,55 @@ class KubernetesSourceTest {
     createPod(pod("shop", "web-3", "web", "10.0.1.3", "node-1").build());
     assertThat(workloadNames(awaitSnapshot("web-3", s -> s.workloads().size() == 3)))
         .containsExactly("web-1", "web-2", "web-3");
+  }
+
+  @Test
+  void waypoints_and_routes_follow_the_custom_resources() throws Exception {
+    installGatewayApi();
+    shop();
+    client.namespaces().withName("shop").edit(n -> new NamespaceBuilder(n).editMetadata()
+        .addToLabels(Translator.USE_WAYPOINT_LABEL, "waypoint").endMetadata().build());
+    create(service("shop", "waypoint", "waypoint", "10.96.0.15", 15008, 15008).build());
+    GenericKubernetesResource route = route("HTTPRoute", "shop", "web", """
+        parentRefs: [{group: "", kind: Service, name: web, port: 80}]
+        rules: [{backendRefs: [{name: web, port: 80}]}]
+        """);
+    client.genericKubernetesResources("gateway.networking.k8s.io/v1", "HTTPRoute").inNamespace("shop").resource(route).create();
+    start(OPTIONS);
+    MeshSnapshot first = awaitSnapshot("the route", s -> s.routes().size() == 1);
+    assertThat(meshService(first, "web").orElseThrow().waypoint()).as("no Waypoint declared yet").isNull();
+
+    create(waypoint("shop", "waypoint", new WaypointSpec(2, null, null, null)));
+    MeshSnapshot declared = awaitSnapshot("the waypoint", s -> s.waypoints().size() == 1);
+    assertThat(declared.waypoints()).containsExactly(
+        new Waypoint("shop", "waypoint", "waypoint", 2, Waypoint.Compute.NONE, Waypoint.TrafficType.SERVICE));
+    assertThat(meshService(declared, "web").orElseThrow().waypoint()).isEqualTo("shop/waypoint");
+    assertThat(meshService(declared, "waypoint").orElseThrow().waypoint()).as("its own service").isNull();
+
+    client.genericKubernetesResources("gateway.networking.k8s.io/v1", "HTTPRoute").inNamespace("shop").withName("web")
+        .edit(r -> {
+          r.setAdditionalProperty("spec", Fixtures.route("HTTPRoute", "shop", "web", """
+              parentRefs: [{group: "", kind: Service, name: web, port: 80}]
+              rules: [{backendRefs: [{name: web, port: 80, weight: 3}]}]
+              """).getAdditionalProperties().get("spec"));
+          return r;
+        });
+    MeshSnapshot edited = awaitSnapshot("the route edited", s -> s.routes().size() == 1 && s.routes().get(0).manifest().contains("\"weight\":3"));
+    assertThat(edited.routes()).extracting(RouteManifest::key).containsExactly("HTTPRoute/shop/web");
+
+    client.resources(WaypointResource.class).inNamespace("shop").withName("waypoint").delete();
+    MeshSnapshot deleted = awaitSnapshot("the waypoint deleted", s -> s.waypoints().isEmpty());
+    assertThat(meshService(deleted, "web").orElseThrow().waypoint()).isNull();
+  }
+
+  @Test
+  void without_the_gateway_api_the_mesh_still_syncs_without_routes() throws Exception {
+    shop();
+    start(OPTIONS);
+
+    MeshSnapshot snapshot = awaitSnapshot("first snapshot", s -> true);
+
+    assertThat(snapshot.routes()).isEmpty();
+    assertThat(workloadNames(snapshot)).containsExactly("web-1", "web-2");
   }
 }

@@ -9,6 +9,8 @@ import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.model.PolicyAction;
 import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.RouteManifest;
+import dev.capstan.core.model.Waypoint;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
@@ -94,9 +96,9 @@ class ManifestDirectoryTest {
     write("00-namespaces.yml", SHOP);
     write("pods.yaml", "# the frontend\n---\n" + FRONTEND + "---\n" + FRONTEND.replace("frontend-1", "frontend-2")
         .replace("127.0.1.10", "127.0.1.11") + "...\n");
-    write("routes.yaml", """
+    write("gateways.yaml", """
         apiVersion: gateway.networking.k8s.io/v1
-        kind: HTTPRoute
+        kind: Gateway
         metadata:
           name: later
           namespace: shop
@@ -108,6 +110,54 @@ class ManifestDirectoryTest {
 
     assertThat(snapshot.workloads()).extracting(Workload::name).containsExactly("frontend-1", "frontend-2");
     assertThat(snapshot.workloads()).allSatisfy(w -> assertThat(w.uid()).isNotBlank());
+  }
+
+  @Test
+  void waypoints_and_routes_are_read_and_a_route_the_waypoint_cannot_act_on_is_left_out() throws IOException {
+    write("00-namespaces.yml", SHOP);
+    write("waypoint.yaml", """
+        apiVersion: capstan.dev/v1alpha1
+        kind: Waypoint
+        metadata: {name: waypoint, namespace: shop}
+        spec:
+          replicas: 2
+          resources: {requests: {cpu: 100m, memory: 64Mi}}
+        ---
+        apiVersion: capstan.dev/v1alpha1
+        kind: Waypoint
+        metadata: {name: defaults, namespace: shop}
+        """);
+    write("routes.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: backend, namespace: shop}
+        spec:
+          parentRefs: [{group: "", kind: Service, name: backend, port: 80}]
+          rules: [{backendRefs: [{name: backend-v2, port: 80}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: users, namespace: shop}
+        spec:
+          parentRefs: [{group: "", kind: Service, name: users}]
+          rules: [{matches: [{method: {service: shop.Users}}], backendRefs: [{name: users, port: 9090}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: unsupported, namespace: shop}
+        spec:
+          parentRefs: [{group: "", kind: Service, name: backend}]
+          rules: [{sessionPersistence: {sessionName: s}}]
+        """);
+
+    MeshSnapshot snapshot = valid(ManifestDirectory.load(dir));
+
+    assertThat(snapshot.waypoints()).containsExactly(
+        new Waypoint("shop", "defaults", "defaults", 1, Waypoint.Compute.NONE, Waypoint.TrafficType.SERVICE),
+        new Waypoint("shop", "waypoint", "waypoint", 2, new Waypoint.Compute(Map.of("cpu", "100m", "memory", "64Mi"), Map.of()),
+            Waypoint.TrafficType.SERVICE));
+    assertThat(snapshot.routes()).extracting(RouteManifest::key)
+        .containsExactly("GRPCRoute/shop/users", "HTTPRoute/shop/backend");
   }
 
   @Test
@@ -240,6 +290,46 @@ class ManifestDirectoryTest {
               namespace: shop
             """)),
             List.of("policy.yaml:1: AuthorizationPolicy p: spec is required ({} is the deny-all policy)")),
+        arguments(named("waypoint with values out of the CRD's rules", files("waypoint.yaml", """
+            apiVersion: capstan.dev/v1alpha1
+            kind: Waypoint
+            metadata:
+              name: waypoint
+              namespace: shop
+            spec:
+              replicas: 200
+              trafficType: sidecars
+              serviceAccount: Waypoint
+              resources:
+                limits: {memory: lots}
+            """)),
+            List.of("waypoint.yaml:7: Waypoint waypoint: spec.replicas must be between 0 and 100, got 200",
+                "waypoint.yaml:8: Waypoint waypoint: spec.trafficType must be service, workload, all or none, got 'sidecars'",
+                "waypoint.yaml:9: Waypoint waypoint: spec.serviceAccount 'Waypoint' is not a valid name"
+                    + " (lower-case letters, digits and '-', at most 253 characters)",
+                "waypoint.yaml:11: Waypoint waypoint: spec.resources.limits.memory must be a quantity like 100m, 2 or 128Mi,"
+                    + " got 'lots'")),
+        arguments(named("waypoint whose name cannot name its Service", files("waypoint.yaml", """
+            apiVersion: capstan.dev/v1alpha1
+            kind: Waypoint
+            metadata: {name: 1st, namespace: shop}
+            """)),
+            List.of("waypoint.yaml:3: Waypoint 1st: metadata.name '1st' is not a valid name (lower-case letters, digits"
+                + " and '-', at most 63 characters)")),
+        arguments(named("waypoint with an unknown field", files("waypoint.yaml", """
+            apiVersion: capstan.dev/v1alpha1
+            kind: Waypoint
+            metadata: {name: waypoint, namespace: shop}
+            spec: {mode: l7}
+            """)),
+            List.of("waypoint.yaml:4: Waypoint waypoint: spec.mode is not a known field"
+                + " (known: replicas, resources, serviceAccount, trafficType)")),
+        arguments(named("route without spec", files("route.yaml", """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: r, namespace: shop}
+            """)),
+            List.of("route.yaml:1: HTTPRoute r: spec is required (a mapping)")),
         arguments(named("EndpointSlice without its service label", files("slice.yaml", """
             apiVersion: discovery.k8s.io/v1
             kind: EndpointSlice

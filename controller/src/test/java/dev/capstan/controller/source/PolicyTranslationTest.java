@@ -66,7 +66,8 @@ class PolicyTranslationTest {
 
   private static MeshSnapshot translate(List<dev.capstan.controller.source.crd.AuthorizationPolicyResource> policies,
       List<TrafficPolicyResource> trafficPolicies) {
-    return Translator.translate(new Resources(NAMESPACES, List.of(), List.of(), List.of(), policies, trafficPolicies));
+    return Translator.translate(new Resources(NAMESPACES, List.of(), List.of(), List.of(), policies, trafficPolicies,
+        List.of(), List.of()));
   }
 
   private static AuthorizationPolicySpec.Rule l7(List<String> principals, List<String> paths, List<String> methods,

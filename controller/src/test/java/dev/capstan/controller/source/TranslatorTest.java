@@ -4,16 +4,25 @@ import static dev.capstan.controller.source.Fixtures.endpoint;
 import static dev.capstan.controller.source.Fixtures.namespace;
 import static dev.capstan.controller.source.Fixtures.pod;
 import static dev.capstan.controller.source.Fixtures.policy;
+import static dev.capstan.controller.source.Fixtures.route;
 import static dev.capstan.controller.source.Fixtures.rule;
 import static dev.capstan.controller.source.Fixtures.service;
 import static dev.capstan.controller.source.Fixtures.slice;
 import static dev.capstan.controller.source.Fixtures.spec;
+import static dev.capstan.controller.source.Fixtures.waypoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Named.named;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import dev.capstan.controller.source.crd.AuthorizationPolicyResource;
 import dev.capstan.controller.source.crd.AuthorizationPolicySpec;
+import dev.capstan.controller.source.crd.WaypointResource;
+import dev.capstan.controller.source.crd.WaypointSpec;
+import dev.capstan.core.gateway.Routes;
+import dev.capstan.core.model.HttpRoute;
+import dev.capstan.core.model.RouteManifest;
+import dev.capstan.core.model.Waypoint;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.MeshSnapshot;
@@ -405,8 +414,27 @@ class TranslatorTest {
         arguments(named("a service label wins over its namespace's", "waypoint"), "reviews-wp", "web", "mall/reviews-wp"),
         arguments(named("none on a service opts it out of its namespace's waypoint", "waypoint"), "none", "web", null),
         arguments(named("the waypoint's own service is not sent to itself", "waypoint"), null, "waypoint", null),
+        arguments(named("another waypoint's service is not sent to a waypoint", "waypoint"), null, "reviews-wp", null),
         arguments(named("a value that is not a DNS label is ignored", null), "Bad_Name!", "web", null),
+        arguments(named("a label naming no declared Waypoint gives no waypoint", null), "ghost", "web", null),
+        arguments(named("a service label naming a missing Waypoint does not fall back to the namespace's", "waypoint"),
+            "ghost", "web", null),
+        arguments(named("a Waypoint for workload traffic only is not used by services", null), "pods-only", "web", null),
+        arguments(named("a Waypoint for no traffic is not used", null), "off-wp", "web", null),
+        arguments(named("a Waypoint for all traffic is used by services", null), "all-wp", "web", "mall/all-wp"),
+        arguments(named("a Waypoint whose Service does not exist yet is not used", null), "no-svc", "web", null),
         arguments(named("without labels there is no waypoint", null), null, "web", null));
+  }
+
+  /** Namespace mall: Waypoints (and their Services, but no-svc's) of every traffic type. */
+  private static List<WaypointResource> mallWaypoints() {
+    return List.of(
+        waypoint("mall", "waypoint", null),
+        waypoint("mall", "reviews-wp", new WaypointSpec(2, null, "service", null)),
+        waypoint("mall", "pods-only", new WaypointSpec(null, null, "workload", null)),
+        waypoint("mall", "off-wp", new WaypointSpec(null, null, "none", null)),
+        waypoint("mall", "all-wp", new WaypointSpec(null, null, "all", null)),
+        waypoint("mall", "no-svc", null));
   }
 
   @ParameterizedTest
@@ -421,10 +449,102 @@ class TranslatorTest {
     if (serviceLabel != null) {
       svc.editMetadata().addToLabels(Translator.USE_WAYPOINT_LABEL, serviceLabel).endMetadata();
     }
+    List<io.fabric8.kubernetes.api.model.Service> services = new ArrayList<>(List.of(svc.build()));
+    int vip = 30;
+    for (String waypoint : List.of("waypoint", "reviews-wp", "pods-only", "off-wp", "all-wp")) {
+      if (!waypoint.equals(serviceName)) {
+        services.add(service("mall", waypoint, waypoint, "10.96.0." + vip++, 15008, 15008).build());
+      }
+    }
     MeshSnapshot snapshot = Translator.translate(new Resources(
-        List.of(ns.build()), List.of(pod("mall", "web-1", "web", "10.0.1.1", "node-1").build()), List.of(svc.build()),
-        List.of(), List.of()));
+        List.of(ns.build()), List.of(pod("mall", "web-1", "web", "10.0.1.1", "node-1").build()), services,
+        List.of(), List.of(), List.of(), mallWaypoints(), List.of()));
 
-    assertThat(snapshot.services()).singleElement().satisfies(s -> assertThat(s.waypoint()).isEqualTo(expected));
+    assertThat(snapshot.services()).filteredOn(s -> s.name().equals(serviceName))
+        .singleElement().satisfies(s -> assertThat(s.waypoint()).isEqualTo(expected));
+  }
+
+  @Test
+  void waypoints_of_enrolled_namespaces_are_published_with_their_defaults() {
+    WaypointResource sized = waypoint("shop", "big", new WaypointSpec(3,
+        new WaypointSpec.Resources(Map.of("cpu", "500m", "memory", "256Mi"), Map.of("memory", "512Mi")), "all", "l7"));
+    MeshSnapshot snapshot = Translator.translate(new Resources(NAMESPACES, List.of(), List.of(), List.of(), List.of(),
+        List.of(), List.of(waypoint("shop", "waypoint", null), sized, waypoint("plain", "waypoint", null),
+            waypoint("shop", "odd", new WaypointSpec(null, null, "sidecars", null))), List.of()));
+
+    assertThat(snapshot.waypoints()).as("enrolled only, sorted; an unknown traffic type is left out").containsExactly(
+        new Waypoint("shop", "big", "l7", 3, new Waypoint.Compute(Map.of("cpu", "500m", "memory", "256Mi"),
+            Map.of("memory", "512Mi")), Waypoint.TrafficType.ALL),
+        new Waypoint("shop", "waypoint", "waypoint", 1, Waypoint.Compute.NONE, Waypoint.TrafficType.SERVICE));
+  }
+
+  // ---- routes ----
+
+  private static final String HTTP_SPEC = """
+      parentRefs: [{group: "", kind: Service, name: web, port: 80}]
+      rules: [{backendRefs: [{name: web-v2, port: 80}]}]
+      """;
+
+  private static List<RouteManifest> routes(GenericKubernetesResource... routes) {
+    return Translator.translate(new Resources(NAMESPACES, List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
+        List.of(routes))).routes();
+  }
+
+  @Test
+  void http_and_grpc_routes_become_canonical_manifests_the_waypoint_reads_back() {
+    List<RouteManifest> routes = routes(
+        route("HTTPRoute", "shop", "web", HTTP_SPEC),
+        route("GRPCRoute", "shop", "users", """
+            parentRefs: [{group: "", kind: Service, name: users}]
+            rules: [{matches: [{method: {service: shop.Users, method: Get}}], backendRefs: [{name: users-v2, port: 9090}]}]
+            """));
+
+    assertThat(routes).extracting(RouteManifest::key).containsExactly("GRPCRoute/shop/users", "HTTPRoute/shop/web");
+    assertThat(Routes.parse(routes.get(0)).rules().get(0).matches().get(0).path())
+        .contains(new HttpRoute.PathMatch(HttpRoute.PathType.EXACT, "/shop.Users/Get"));
+    assertThat(Routes.parse(routes.get(1)).rules().get(0).backends()).containsExactly(new HttpRoute.Backend("shop/web-v2", 80, 1));
+    assertThat(routes.get(1).manifest()).as("canonical: sorted keys, no status")
+        .startsWith("{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\",\"metadata\":");
+  }
+
+  @Test
+  void a_route_the_waypoint_cannot_act_on_is_left_out_and_the_others_go_on() {
+    List<RouteManifest> routes = routes(
+        route("HTTPRoute", "shop", "extension", """
+            parentRefs: [{group: "", kind: Service, name: web}]
+            rules: [{filters: [{type: ExtensionRef, extensionRef: {group: x, kind: Y, name: z}}]}]
+            """),
+        route("HTTPRoute", "shop", "consumer", """
+            parentRefs: [{group: "", kind: Service, name: web, namespace: other}]
+            rules: [{backendRefs: [{name: web, namespace: other, port: 80}]}]
+            """),
+        route("HTTPRoute", "shop", "gateway-only", """
+            parentRefs: [{name: public-gateway}]
+            rules: [{backendRefs: [{name: web, port: 80}]}]
+            """),
+        route("HTTPRoute", "plain", "web", HTTP_SPEC),
+        route("HTTPRoute", "shop", "web", HTTP_SPEC));
+
+    assertThat(routes).as("unsupported filter, consumer route, Gateway route, unenrolled namespace: left out")
+        .extracting(RouteManifest::key).containsExactly("HTTPRoute/shop/web");
+  }
+
+  @Test
+  void a_route_status_update_does_not_change_the_mesh_version() {
+    GenericKubernetesResource route = route("HTTPRoute", "shop", "web", HTTP_SPEC);
+    MeshSnapshot before = Translator.translate(new Resources(NAMESPACES, List.of(), List.of(), List.of(), List.of(),
+        List.of(), List.of(), List.of(route)));
+    GenericKubernetesResource updated = route("HTTPRoute", "shop", "web", HTTP_SPEC);
+    updated.getMetadata().setResourceVersion("42");
+    updated.getMetadata().setGeneration(2L);
+    updated.setAdditionalProperty("status", Map.of("parents", List.of(Map.of("controllerName", "capstan.dev/waypoint"))));
+    MeshSnapshot after = Translator.translate(new Resources(NAMESPACES, List.of(), List.of(), List.of(), List.of(),
+        List.of(), List.of(), List.of(updated)));
+    GenericKubernetesResource changed = route("HTTPRoute", "shop", "web", HTTP_SPEC.replace("web-v2", "web-v3"));
+    MeshSnapshot edited = Translator.translate(new Resources(NAMESPACES, List.of(), List.of(), List.of(), List.of(),
+        List.of(), List.of(), List.of(changed)));
+
+    assertThat(after.version()).isEqualTo(before.version());
+    assertThat(edited.version()).as("a spec change is a new version").isNotEqualTo(before.version());
   }
 }

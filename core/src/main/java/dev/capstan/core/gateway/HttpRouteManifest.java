@@ -46,15 +46,29 @@ public final class HttpRouteManifest {
     Fields meta = f.object("metadata");
     String namespace = meta.string("namespace", "default");
     String name = meta.string("name");
-    long created = meta.optionalString("creationTimestamp").map(t -> {
+    long created = createdAt(meta);
+    Fields spec = f.object("spec");
+    List<ParentRef> parents = parents(spec, namespace);
+    List<String> hostnames = spec.has("hostnames") ? spec.strings("hostnames") : List.of();
+    List<Rule> rules = spec.has("rules") ? spec.list("rules", (r, i) -> rule(r, namespace)) : List.of(
+        new Rule(List.of(), List.of(), List.of(), null));
+    return new HttpRoute(namespace, name, created, parents, hostnames, rules);
+  }
+
+  /** {@code metadata.creationTimestamp} in epoch seconds, 0 when absent. */
+  static long createdAt(Fields meta) {
+    return meta.optionalString("creationTimestamp").map(t -> {
       try {
         return Instant.parse(t).getEpochSecond();
       } catch (DateTimeParseException e) {
         throw new ConfigException(meta.at("creationTimestamp") + " must be an RFC 3339 time, got '" + t + "'");
       }
     }).orElse(0L);
-    Fields spec = f.object("spec");
-    List<ParentRef> parents = spec.list("parentRefs", (p, i) -> {
+  }
+
+  /** The Service parents of {@code spec.parentRefs}; a Gateway parent is left out (not the waypoint's). */
+  static List<ParentRef> parents(Fields spec, String namespace) {
+    return spec.list("parentRefs", (p, i) -> {
       String group = p.string("group", "gateway.networking.k8s.io");
       String kind = p.string("kind", "Gateway");
       if (!(group.isEmpty() || group.equals("core")) || !kind.equals("Service")) {
@@ -62,10 +76,6 @@ public final class HttpRouteManifest {
       }
       return new ParentRef(p.string("namespace", namespace) + "/" + p.string("name"), p.integer("port", 0, 0, 65535));
     }).stream().filter(java.util.Objects::nonNull).toList();
-    List<String> hostnames = spec.has("hostnames") ? spec.strings("hostnames") : List.of();
-    List<Rule> rules = spec.has("rules") ? spec.list("rules", (r, i) -> rule(r, namespace)) : List.of(
-        new Rule(List.of(), List.of(), List.of(), null));
-    return new HttpRoute(namespace, name, created, parents, hostnames, rules);
   }
 
   private static Rule rule(Fields r, String namespace) {
@@ -126,7 +136,7 @@ public final class HttpRouteManifest {
     return new Match(path, headers, query, m.optionalString("method").orElse(null));
   }
 
-  private static ValueMatch value(Fields v) {
+  static ValueMatch value(Fields v) {
     v.only("type", "name", "value");
     ValueType type = switch (v.string("type", "Exact")) {
       case "Exact" -> ValueType.EXACT;
@@ -136,7 +146,7 @@ public final class HttpRouteManifest {
     return new ValueMatch(type, v.string("name"), v.string("value"));
   }
 
-  private static Filter filter(Fields x, String namespace) {
+  static Filter filter(Fields x, String namespace) {
     String type = x.string("type");
     return switch (type) {
       case "RequestHeaderModifier" -> new Filter.RequestHeaders(changes(x.object("requestHeaderModifier")));

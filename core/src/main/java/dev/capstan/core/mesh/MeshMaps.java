@@ -3,8 +3,10 @@ package dev.capstan.core.mesh;
 import com.hazelcast.config.CompactSerializationConfig;
 import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.RouteManifest;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.TrafficPolicy;
+import dev.capstan.core.model.Waypoint;
 import dev.capstan.core.model.Workload;
 import java.util.Map;
 import java.util.TreeMap;
@@ -18,6 +20,8 @@ import java.util.TreeMap;
  *       VIP:port pairs in memory (see docs/decisions.md).
  *   <li>{@value #POLICIES}: namespace → {@link NamespacePolicies}.
  *   <li>{@value #TRAFFIC_POLICIES}: {@code namespace/name} → {@link TrafficPolicy}, for waypoints.
+ *   <li>{@value #WAYPOINTS}: {@code namespace/name} → {@link Waypoint}.
+ *   <li>{@value #ROUTES}: {@code kind/namespace/name} → {@link RouteManifest} (HTTPRoute, GRPCRoute).
  *   <li>{@value #META}: {@value #VERSION_KEY} → {@link MeshVersion}, written after the entries.
  * </ul>
  */
@@ -27,6 +31,8 @@ public final class MeshMaps {
   public static final String SERVICES = "capstan.services";
   public static final String POLICIES = "capstan.policies";
   public static final String TRAFFIC_POLICIES = "capstan.trafficpolicies";
+  public static final String WAYPOINTS = "capstan.waypoints";
+  public static final String ROUTES = "capstan.routes";
   public static final String META = "capstan.meta";
   public static final String VERSION_KEY = "version";
 
@@ -66,20 +72,30 @@ public final class MeshMaps {
     config.addSerializer(new MeshSerializers.NamespacePoliciesSerializer());
     config.addSerializer(new MeshSerializers.VersionSerializer());
     config.addSerializer(new MeshSerializers.TrafficPolicySerializer());
+    config.addSerializer(new MeshSerializers.WaypointSerializer());
+    config.addSerializer(new MeshSerializers.RouteSerializer());
   }
 
   /** The desired content of the model maps for a snapshot. */
   public record Entries(
       Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies,
-      Map<String, TrafficPolicy> trafficPolicies) {
+      Map<String, TrafficPolicy> trafficPolicies, Map<String, Waypoint> waypoints, Map<String, RouteManifest> routes) {
 
     public Entries {
       trafficPolicies = trafficPolicies == null ? Map.of() : trafficPolicies;
+      waypoints = waypoints == null ? Map.of() : waypoints;
+      routes = routes == null ? Map.of() : routes;
     }
 
-    /** Entries without TrafficPolicies. */
+    /** Entries without TrafficPolicies, waypoints and routes. */
     public Entries(Map<String, Workload> workloads, Map<String, Service> services, Map<String, NamespacePolicies> policies) {
-      this(workloads, services, policies, Map.of());
+      this(workloads, services, policies, Map.of(), Map.of(), Map.of());
+    }
+
+    /** How many entries each map holds, as the published version records them. */
+    public MeshVersion.Counts counts() {
+      return new MeshVersion.Counts(workloads.size(), services.size(), policies.size(), waypoints.size(), routes.size(),
+          trafficPolicies.size());
     }
 
     public static Entries of(MeshSnapshot snapshot) {
@@ -112,7 +128,12 @@ public final class MeshMaps {
       for (TrafficPolicy p : snapshot.trafficPolicies()) {
         trafficPolicies.put(p.key(), p);
       }
-      return new Entries(Map.copyOf(workloads), Map.copyOf(services), Map.copyOf(policies), Map.copyOf(trafficPolicies));
+      Map<String, Waypoint> waypoints = new TreeMap<>();
+      snapshot.waypoints().forEach(w -> waypoints.put(w.key(), w));
+      Map<String, RouteManifest> routes = new TreeMap<>();
+      snapshot.routes().forEach(r -> routes.put(r.key(), r));
+      return new Entries(Map.copyOf(workloads), Map.copyOf(services), Map.copyOf(policies), Map.copyOf(trafficPolicies),
+          Map.copyOf(waypoints), Map.copyOf(routes));
     }
   }
 }

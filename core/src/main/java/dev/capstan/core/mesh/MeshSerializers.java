@@ -7,9 +7,11 @@ import dev.capstan.core.model.AuthorizationPolicy;
 import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.PolicyAction;
 import dev.capstan.core.model.PolicyRule;
+import dev.capstan.core.model.RouteManifest;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.TrafficPolicy;
+import dev.capstan.core.model.Waypoint;
 import dev.capstan.core.model.Workload;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -218,7 +220,8 @@ final class MeshSerializers {
     public MeshVersion read(CompactReader in) {
       return new MeshVersion(in.readInt64("sequence"), in.readString("hash"), in.readInt64("publishedAtMillis"),
           in.readString("publisher"), new MeshVersion.Counts(
-              in.readInt32("workloadEntries"), in.readInt32("serviceEntries"), in.readInt32("policyEntries")));
+              in.readInt32("workloadEntries"), in.readInt32("serviceEntries"), in.readInt32("policyEntries"),
+              optionalInt(in, "waypointEntries"), optionalInt(in, "routeEntries"), optionalInt(in, "trafficPolicyEntries")));
     }
 
     @Override
@@ -230,6 +233,9 @@ final class MeshSerializers {
       out.writeInt32("workloadEntries", v.entries().workloads());
       out.writeInt32("serviceEntries", v.entries().services());
       out.writeInt32("policyEntries", v.entries().policies());
+      out.writeInt32("waypointEntries", v.entries().waypoints());
+      out.writeInt32("routeEntries", v.entries().routes());
+      out.writeInt32("trafficPolicyEntries", v.entries().trafficPolicies());
     }
 
     @Override
@@ -332,6 +338,71 @@ final class MeshSerializers {
     public Class<TrafficPolicy> getCompactClass() {
       return TrafficPolicy.class;
     }
+  }
+
+  static final class WaypointSerializer implements CompactSerializer<Waypoint> {
+    @Override
+    public Waypoint read(CompactReader in) {
+      return new Waypoint(in.readString("namespace"), in.readString("name"), in.readString("serviceAccount"),
+          in.readInt32("replicas"), new Waypoint.Compute(
+              map(in.readArrayOfString("requestKeys"), in.readArrayOfString("requestValues")),
+              map(in.readArrayOfString("limitKeys"), in.readArrayOfString("limitValues"))),
+          Waypoint.TrafficType.of(in.readString("trafficType")).orElse(Waypoint.TrafficType.NONE));
+    }
+
+    @Override
+    public void write(CompactWriter out, Waypoint w) {
+      out.writeString("namespace", w.namespace());
+      out.writeString("name", w.name());
+      out.writeString("serviceAccount", w.serviceAccount());
+      out.writeInt32("replicas", w.replicas());
+      out.writeArrayOfString("requestKeys", w.resources().requests().keySet().toArray(new String[0]));
+      out.writeArrayOfString("requestValues", w.resources().requests().values().toArray(new String[0]));
+      out.writeArrayOfString("limitKeys", w.resources().limits().keySet().toArray(new String[0]));
+      out.writeArrayOfString("limitValues", w.resources().limits().values().toArray(new String[0]));
+      out.writeString("trafficType", w.trafficType().value());
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.Waypoint";
+    }
+
+    @Override
+    public Class<Waypoint> getCompactClass() {
+      return Waypoint.class;
+    }
+  }
+
+  static final class RouteSerializer implements CompactSerializer<RouteManifest> {
+    @Override
+    public RouteManifest read(CompactReader in) {
+      return new RouteManifest(in.readString("kind"), in.readString("namespace"), in.readString("name"),
+          in.readString("manifest"));
+    }
+
+    @Override
+    public void write(CompactWriter out, RouteManifest r) {
+      out.writeString("kind", r.kind());
+      out.writeString("namespace", r.namespace());
+      out.writeString("name", r.name());
+      out.writeString("manifest", r.manifest());
+    }
+
+    @Override
+    public String getTypeName() {
+      return "capstan.RouteManifest";
+    }
+
+    @Override
+    public Class<RouteManifest> getCompactClass() {
+      return RouteManifest.class;
+    }
+  }
+
+  /** A field added later: 0 in values written before it existed. */
+  private static int optionalInt(CompactReader in, String field) {
+    return in.getFieldKind(field) == com.hazelcast.nio.serialization.FieldKind.INT32 ? in.readInt32(field) : 0;
   }
 
   private static List<String> list(String[] values) {

@@ -16,11 +16,14 @@ import java.util.Objects;
  * @param trafficPolicies every TrafficPolicy (for waypoints), sorted by namespace and name. Left
  *     out of JSON ({@code Optional} and {@code Duration} have no plain Jackson form): the
  *     controller hashes them from their records' text
+ * @param waypoints every declared waypoint
+ * @param routes every route the waypoints act on (HTTPRoute, GRPCRoute), validated
  */
 public record MeshSnapshot(
     String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies,
     Map<String, Integer> bufferWeights,
-    @com.fasterxml.jackson.annotation.JsonIgnore List<TrafficPolicy> trafficPolicies) {
+    @com.fasterxml.jackson.annotation.JsonIgnore List<TrafficPolicy> trafficPolicies,
+    List<Waypoint> waypoints, List<RouteManifest> routes) {
 
   public MeshSnapshot {
     Objects.requireNonNull(version, "version");
@@ -29,12 +32,14 @@ public record MeshSnapshot(
     policies = List.copyOf(policies == null ? List.of() : policies);
     bufferWeights = Map.copyOf(bufferWeights == null ? Map.of() : bufferWeights);
     trafficPolicies = List.copyOf(trafficPolicies == null ? List.of() : trafficPolicies);
+    waypoints = List.copyOf(waypoints == null ? List.of() : waypoints);
+    routes = List.copyOf(routes == null ? List.of() : routes);
   }
 
-  /** A snapshot without TrafficPolicies. */
+  /** A snapshot without TrafficPolicies, waypoints and routes. */
   public MeshSnapshot(String version, List<Workload> workloads, List<Service> services, List<AuthorizationPolicy> policies,
       Map<String, Integer> bufferWeights) {
-    this(version, workloads, services, policies, bufferWeights, List.of());
+    this(version, workloads, services, policies, bufferWeights, List.of(), List.of(), List.of());
   }
 
   /** A snapshot where every namespace has buffer weight 1. */

@@ -7,10 +7,12 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
- * What a waypoint runs with (clusterless: files; in a cluster the same, mounted).
+ * What a waypoint runs with: its identity, listeners and limits, and where the mesh and routes come
+ * from (files, or the controller through Hazelcast).
  *
  * @param namespace namespace the waypoint serves (its identity's)
  * @param serviceAccount service account of its identity
@@ -18,8 +20,8 @@ import java.util.Optional;
  * @param listen where it accepts HBONE (its pod IP and the mesh's HBONE port)
  * @param hbonePort the node agents' HBONE port
  * @param certs directory with {@code root-cert.pem} and {@code <namespace>/<serviceAccount>/{cert-chain,key}.pem}
- * @param mesh the mesh file (the node agents' format)
- * @param routes directory of HTTPRoute manifests ({@code *.yaml}), or empty
+ * @param mesh the mesh file (the node agents' format), or empty when the controller gives the mesh
+ * @param routes directory of HTTPRoute and GRPCRoute manifests ({@code *.yaml}), or empty
  * @param admin where {@code /config_dump} is served (loopback)
  * @param metrics where {@code /metrics} is served
  * @param ready where {@code /healthz/ready} is served
@@ -28,12 +30,51 @@ import java.util.Optional;
  * @param maxHeaderSize largest request head, bytes
  * @param requestTimeout a request's timeout when its route sets none
  * @param requestReadTimeout how long a request may take to arrive
+ * @param controller the controller's Hazelcast cluster, when the mesh and the routes come from it
+ *     instead of files
  */
 public record WaypointConfig(
     String namespace, String serviceAccount, String trustDomain, InetSocketAddress listen, int hbonePort, Path certs,
-    Path mesh, Optional<Path> routes, InetSocketAddress admin, InetSocketAddress metrics, InetSocketAddress ready,
+    Optional<Path> mesh, Optional<Path> routes, InetSocketAddress admin, InetSocketAddress metrics, InetSocketAddress ready,
     Duration reloadInterval, int maxBody,
-    int maxHeaderSize, Duration requestTimeout, Duration requestReadTimeout) {
+    int maxHeaderSize, Duration requestTimeout, Duration requestReadTimeout, Optional<Controller> controller) {
+
+  /**
+   * The mesh and the routes from the controller, as a Hazelcast client (as the node agents read it).
+   *
+   * @param clusterName the controller's Hazelcast cluster name
+   * @param members controller member addresses ({@code host:port})
+   */
+  public record Controller(String clusterName, List<String> members) {
+    public Controller {
+      members = List.copyOf(members);
+    }
+  }
+
+  /** Where the mesh comes from: exactly one of a file ({@code mesh}, with {@code routes}) or the controller. */
+  private static Optional<Controller> controller(Fields f, String source) {
+    if (f.has("mesh") == f.has("controller")) {
+      throw new ConfigException(source + ": exactly one of mesh (a file) or controller (Hazelcast members) is required");
+    }
+    if (!f.has("controller")) {
+      return Optional.empty();
+    }
+    if (f.has("routes")) {
+      throw new ConfigException(f.at("routes") + ": with controller set, the routes come from the controller: remove routes");
+    }
+    Fields c = f.object("controller").only("clusterName", "members");
+    List<String> members = c.strings("members");
+    if (members.isEmpty()) {
+      throw new ConfigException(c.path() + ".members must list at least one controller address (host:port)");
+    }
+    for (String m : members) {
+      int colon = m.lastIndexOf(':');
+      if (colon <= 0 || !m.substring(colon + 1).matches("[0-9]{1,5}") || Integer.parseInt(m.substring(colon + 1)) > 65535) {
+        throw new ConfigException(c.path() + ".members: '" + m + "' must be host:port");
+      }
+    }
+    return Optional.of(new Controller(c.string("clusterName", "capstan"), members));
+  }
 
   /** Reads a config file; relative paths in it are relative to the file's directory. */
   public static WaypointConfig load(Path file) {
@@ -56,7 +97,8 @@ public record WaypointConfig(
   public static WaypointConfig parse(String text, String source, Path base) {
     Fields f = Fields.parse(text, source);
     f.only("namespace", "serviceAccount", "trustDomain", "listen", "hbonePort", "certs", "mesh", "routes", "admin", "metrics", "ready",
-        "reloadInterval", "maxBody", "maxHeaderSize", "requestTimeout", "requestReadTimeout");
+        "reloadInterval", "maxBody", "maxHeaderSize", "requestTimeout", "requestReadTimeout", "controller");
+    Optional<Controller> controller = controller(f, source);
     InetSocketAddress listen = f.address("listen", Optional.empty())
         .orElseThrow(() -> new ConfigException(f.at("listen") + " is required (the waypoint pod's IP and HBONE port, e.g. 10.0.0.9:15008)"));
     return new WaypointConfig(
@@ -66,7 +108,7 @@ public record WaypointConfig(
         listen,
         f.integer("hbonePort", 15008, 1, 65535),
         base.resolve(f.string("certs")),
-        base.resolve(f.string("mesh")),
+        f.optionalString("mesh").map(base::resolve),
         f.optionalString("routes").map(base::resolve),
         admin(f),
         f.address("metrics", Optional.of(new InetSocketAddress("0.0.0.0", 15020))).orElseThrow(),
@@ -75,6 +117,7 @@ public record WaypointConfig(
         (int) f.bytes("maxBody", 1 << 20, 0, 64L << 20),
         (int) f.bytes("maxHeaderSize", 8192, 1024, 1 << 20),
         f.duration("requestTimeout", Duration.ofSeconds(15)),
-        f.duration("requestReadTimeout", Duration.ofSeconds(30)));
+        f.duration("requestReadTimeout", Duration.ofSeconds(30)),
+        controller);
   }
 }

@@ -1,2 +1,5 @@
-/** Capstan custom resources (AuthorizationPolicy, TrafficPolicy) as the fabric8 client reads them. */
+/**
+ * Capstan's custom resources ({@code capstan.dev/v1alpha1}: AuthorizationPolicy, TrafficPolicy,
+ * Waypoint) as fabric8 typed classes.
+ */
 package dev.capstan.controller.source.crd;
