@@ -10,6 +10,8 @@ import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.io.Transport;
 import dev.capstan.core.mesh.MeshFile;
 import dev.capstan.core.model.HttpRoute;
+import dev.capstan.core.model.TrafficPolicy;
+import dev.capstan.core.policy.TrafficPolicyManifest;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.MeshTls;
@@ -97,7 +99,9 @@ public final class Waypoint implements AutoCloseable {
     inbound = new Inbound(
         new Inbound.Settings(config.trustDomain(), config.hbonePort(), config.maxBody(), config.requestTimeout(), 100,
             config.maxHeaderSize(), config.requestReadTimeout(), java.time.Duration.ofSeconds(30)),
-        this::view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
+        // Dialed from its pod address: a destination agent believes its Forwarded only from there.
+        this::view, () -> client, new Bootstrap().channel(transport.socketChannel())
+            .localAddress(new InetSocketAddress(config.listen().getAddress(), 0)), HboneSettings.defaults(),
         new RequestTelemetry(registry));
     listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
         .childHandler(new HboneServer(local -> java.util.Optional.of(new HboneServer.ServerTls(identity, server)),
@@ -156,17 +160,24 @@ public final class Waypoint implements AutoCloseable {
     MeshSnapshot mesh = MeshFile.parse(read(meshFile), meshFile.toString());
     seen.put(meshFile, Files.getLastModifiedTime(meshFile).toMillis());
     List<HttpRoute> routes = new ArrayList<>();
+    List<TrafficPolicy> trafficPolicies = new ArrayList<>(mesh.trafficPolicies());
     if (config.routes().isPresent()) {
       try (Stream<Path> files = Files.list(config.routes().get())) {
         for (Path p : files.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList()) {
           String text = read(p);
-          routes.add(Routes.parse(Fields.parse(text, p.toString()).string("kind"), text, p.toString()));
+          String kind = Fields.parse(text, p.toString()).string("kind");
+          if (kind.equals("TrafficPolicy")) { // the routes directory also holds the clusterless TrafficPolicies
+            trafficPolicies.add(TrafficPolicyManifest.parse(text, p.toString()));
+          } else {
+            routes.add(Routes.parse(kind, text, p.toString()));
+          }
           seen.put(p, Files.getLastModifiedTime(p).toMillis());
         }
       }
     }
-    return new WaypointView(mesh.version() + "+" + Integer.toHexString(routes.hashCode()), mesh.services(), mesh.workloads(),
-        routes);
+    return new WaypointView(
+        mesh.version() + "+" + Integer.toHexString(java.util.Objects.hash(routes, trafficPolicies)), mesh.services(),
+        mesh.workloads(), routes, trafficPolicies, mesh.policies());
   }
 
   private void reloadIfChanged() {

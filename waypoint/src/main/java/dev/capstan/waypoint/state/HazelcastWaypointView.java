@@ -4,6 +4,9 @@ import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.gateway.Routes;
 import dev.capstan.core.mesh.MeshMaps;
 import dev.capstan.core.mesh.MeshMirror;
+import dev.capstan.core.mesh.NamespacePolicies;
+import dev.capstan.core.model.AuthorizationPolicy;
+import dev.capstan.core.model.TrafficPolicy;
 import dev.capstan.core.mesh.MeshMirror.Table;
 import dev.capstan.core.mesh.MeshVersion;
 import dev.capstan.core.model.HttpRoute;
@@ -44,6 +47,9 @@ public final class HazelcastWaypointView implements AutoCloseable {
   private final Table<String, Workload> workloads = Table.of(MeshMaps.WORKLOADS, MeshVersion.Counts::workloads);
   private final Table<String, Service> services = Table.of(MeshMaps.SERVICES, MeshVersion.Counts::services);
   private final Table<String, RouteManifest> routes = Table.of(MeshMaps.ROUTES, MeshVersion.Counts::routes);
+  private final Table<String, TrafficPolicy> trafficPolicies =
+      Table.of(MeshMaps.TRAFFIC_POLICIES, MeshVersion.Counts::trafficPolicies);
+  private final Table<String, NamespacePolicies> policies = Table.of(MeshMaps.POLICIES, MeshVersion.Counts::policies);
   /** Each manifest read once: the route, or empty when it does not read. */
   private Map<RouteManifest, Optional<HttpRoute>> parsed = new HashMap<>();
   private volatile WaypointView current = new WaypointView("none", List.of(), List.of(), List.of());
@@ -54,7 +60,7 @@ public final class HazelcastWaypointView implements AutoCloseable {
   /** Starts connecting in the background; the view is empty and not ready until the first load. */
   public HazelcastWaypointView(WaypointConfig.Controller settings, String instanceName, Duration checkEvery) {
     this.mirror = new MeshMirror(instanceName, settings.clusterName(), settings.members(),
-        List.of(workloads, services, routes), this::rebuild, checkEvery, "capstan-waypoint-mesh");
+        List.of(workloads, services, routes, trafficPolicies, policies), this::rebuild, checkEvery, "capstan-waypoint-mesh");
   }
 
   /** The view in force (empty before the first load). */
@@ -96,8 +102,11 @@ public final class HazelcastWaypointView implements AutoCloseable {
       route.ifPresent(read::add);
     });
     parsed = next;
+    List<TrafficPolicy> traffic = trafficPolicies.read().values().stream().sorted(Comparator.comparing(TrafficPolicy::key)).toList();
+    List<AuthorizationPolicy> authorizations = policies.read().values().stream()
+        .sorted(Comparator.comparing(NamespacePolicies::namespace)).flatMap(n -> n.policies().stream()).toList();
     WaypointView view = new WaypointView(version.label(), List.copyOf(services.read().values()),
-        List.copyOf(byUid.values()), read);
+        List.copyOf(byUid.values()), read, traffic, authorizations);
     current = view;
     built = true;
     listeners.forEach(l -> {
