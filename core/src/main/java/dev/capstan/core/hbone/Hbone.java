@@ -108,8 +108,19 @@ public final class Hbone {
   }
 
   /**
+   * {@code for="<ip>"} ({@code for="[<v6>]"}): the original source's address without a port, for a
+   * tunnel that carries requests of several of the client's connections (a waypoint's reused
+   * upstream connection).
+   */
+  public static String forwardedFor(InetAddress source) {
+    String ip = source.getHostAddress();
+    return "for=\"" + (source instanceof Inet6Address ? "[" + ip + "]" : ip) + "\"";
+  }
+
+  /**
    * The address of a {@code Forwarded} header made by {@link #forwardedFor}: exactly one element
-   * {@code for="ip:port"}. Empty when absent or anything else (a list, other parameters, a name).
+   * {@code for="ip:port"}, or {@code for="ip"} (then port 0). Empty when absent or anything else (a
+   * list, other parameters, a name).
    */
   public static Optional<InetSocketAddress> parseForwardedFor(CharSequence header) {
     if (header == null || header.length() > MAX_AUTHORITY_LENGTH + 8) {
@@ -119,7 +130,15 @@ public final class Hbone {
     if (!s.regionMatches(true, 0, "for=\"", 0, 5) || !s.endsWith("\"") || s.length() < 7) {
       return Optional.empty();
     }
-    return parseAuthority(s.substring(5, s.length() - 1));
+    String node = s.substring(5, s.length() - 1);
+    if (node.startsWith("[") && node.endsWith("]")) {
+      return literalIp(node.substring(1, node.length() - 1)).filter(a -> a instanceof Inet6Address)
+          .map(a -> new InetSocketAddress(a, 0));
+    }
+    if (node.indexOf(':') < 0) {
+      return literalIp(node).filter(a -> a instanceof Inet4Address).map(a -> new InetSocketAddress(a, 0));
+    }
+    return parseAuthority(node);
   }
 
   /** A literal IPv4 or IPv6 address; never resolves a name. */

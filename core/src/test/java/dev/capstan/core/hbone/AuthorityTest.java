@@ -201,6 +201,16 @@ class AuthorityTest {
     assertThat(Hbone.parseForwardedFor(Hbone.forwardedFor(address("fd00::7", 80)))).contains(address("fd00::7", 80));
   }
 
+  @Test
+  void forwarded_for_an_address_alone_round_trips_with_port_0() throws Exception {
+    InetAddress v4 = InetAddress.getByName("10.1.1.2");
+    InetAddress v6 = InetAddress.getByName("fd00::7");
+    assertThat(Hbone.forwardedFor(v4)).isEqualTo("for=\"10.1.1.2\"");
+    assertThat(Hbone.forwardedFor(v6)).isEqualTo("for=\"[fd00:0:0:0:0:0:0:7]\"");
+    assertThat(Hbone.parseForwardedFor(Hbone.forwardedFor(v4))).contains(new InetSocketAddress(v4, 0));
+    assertThat(Hbone.parseForwardedFor(Hbone.forwardedFor(v6))).contains(new InetSocketAddress(v6, 0));
+  }
+
   static Stream<Arguments> rejectedForwarded() {
     return Stream.of(
         argumentSet("absent", (Object) null),
@@ -208,7 +218,8 @@ class AuthorityTest {
         argumentSet("unquoted", "for=10.0.0.1:80"),
         argumentSet("a list", "for=\"10.0.0.1:80\", for=\"10.0.0.2:80\""),
         argumentSet("another parameter", "by=\"10.0.0.1:80\""),
-        argumentSet("no port", "for=\"10.0.0.1\""),
+        argumentSet("a v6 address without brackets", "for=\"fd00::7\""),
+        argumentSet("a v4 address in brackets", "for=\"[10.0.0.1]\""),
         argumentSet("overlong", "for=\"" + "1".repeat(100) + "\""));
   }
 

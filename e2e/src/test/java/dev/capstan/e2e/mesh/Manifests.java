@@ -50,6 +50,20 @@ final class Manifests {
           .append("\n  containers:\n    - name: app\n      image: capstan-e2e/tools:1\n")
           .append("status:\n  phase: Running\n  podIP: ").append(p.ip()).append('\n');
     }
+    // A waypoint a Service's label names is declared by a Waypoint resource (the controller binds
+    // the label only to a declared Waypoint whose own Service exists).
+    Set<String> waypoints = new TreeSet<>();
+    for (MeshService s : services) {
+      String name = s.labels().get(MeshService.USE_WAYPOINT);
+      if (name != null && !name.equals("none")) {
+        waypoints.add(s.namespace() + "/" + name);
+      }
+    }
+    for (String w : waypoints) {
+      String[] nn = w.split("/", 2);
+      y.append("---\napiVersion: capstan.dev/v1alpha1\nkind: Waypoint\nmetadata:\n  name: ").append(nn[1])
+          .append("\n  namespace: ").append(nn[0]).append("\nspec:\n  trafficType: service\n");
+    }
     for (MeshService s : services) {
       y.append("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ").append(s.name())
           .append("\n  namespace: ").append(s.namespace()).append('\n');

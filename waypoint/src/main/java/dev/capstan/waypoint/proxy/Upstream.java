@@ -223,8 +223,7 @@ final class Upstream {
     }
     Promise<Http2StreamChannel> stream = pools.loop.newPromise();
     Future<HboneConnection> connection = current;
-    Map<String, String> headers = Map.of(Hbone.FORWARDED.toString(),
-        Hbone.forwardedFor(new InetSocketAddress(key.client(), 0)));
+    Map<String, String> headers = Map.of(Hbone.FORWARDED.toString(), Hbone.forwardedFor(key.client()));
     connection.addListener(f -> {
       if (!f.isSuccess()) {
         pools.hbone.remove(key.hbone(), connection);
