@@ -29,13 +29,12 @@ import picocli.CommandLine.Option;
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
-    description = {
-        "Runs a whole Capstan mesh on this machine, clusterless and without root, in this one JVM:",
-        "the controller (embedded Hazelcast, CA, the manifests of examples/demo), node agents for node-a",
-        "and node-b (explicit-proxy mode), the waypoint of namespace `reviews`, and the apps reviews v1 and",
-        "v2 on loopback pod addresses. The frontend sends requests through agent node-a, the waypoint",
-        "(an HTTPRoute splitting 90/10) and agent node-b; a progress line each second, then a summary.",
-        "Without --duration: 10 s of traffic, then everything stays up (metrics, admin) until Ctrl-C."})
+    description = "Runs a whole Capstan mesh on this machine, clusterless and without root, in this one JVM: "
+        + "the controller (embedded Hazelcast, the CA, the manifests of examples/demo), node agents for node-a and "
+        + "node-b (explicit-proxy mode), the waypoint of namespace `reviews`, and the apps reviews v1 and v2 on "
+        + "loopback pod addresses. The frontend pod sends requests through agent node-a, the waypoint (an HTTPRoute "
+        + "splitting 90/10) and agent node-b: a progress line each second, then a summary. Without --duration: "
+        + "10 s of traffic, then everything stays up (metrics, admin) until Ctrl-C.")
 public final class DemoCommand implements Callable<Integer> {
 
   private static final Duration INTERACTIVE_TRAFFIC = Duration.ofSeconds(10);
@@ -53,7 +52,7 @@ public final class DemoCommand implements Callable<Integer> {
   int rate;
 
   @Option(names = "--manifests", paramLabel = "<dir>",
-      description = "a directory with the demo's manifests (mesh.yaml, waypoint.yaml, routes.yaml) instead of those in the jar; ${hbonePort} and ${appPort} in them are filled in")
+      description = "a directory with the demo's manifests (mesh.yaml, waypoint.yaml, routes.yaml) instead of those in the jar; $${hbonePort} and $${appPort} in them are filled in")
   Path manifests;
 
   @Option(names = "--keep", description = "keep the run directory (configs, manifests, CA root, log) after exit")
