@@ -89,17 +89,21 @@ public final class DemoCommand implements Callable<Integer> {
     System.setProperty("capstan.log.file", log.toString());
     out.printf("capstan demo: starting a clusterless mesh in this JVM (run directory %s)%n", dir);
     out.flush();
-    long began = System.nanoTime();
-    DemoMesh mesh;
+    Cleanup cleanup = new Cleanup(dir, keep, out);
+    // Ctrl-C (or SIGTERM) at any point: stop what runs and remove the run directory before the JVM exits.
+    Thread hook = new Thread(cleanup::stop, "capstan-demo-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
     try {
-      mesh = DemoMesh.start(dir, Optional.ofNullable(manifests), true);
-    } catch (Exception e) {
-      out.printf("capstan demo: could not start: %s%n  the log: %s%n", e.getMessage(), log);
-      out.flush();
-      return 1;
-    }
-    boolean ok = false;
-    try {
+      long began = System.nanoTime();
+      DemoMesh mesh;
+      try {
+        mesh = DemoMesh.start(dir, Optional.ofNullable(manifests), true);
+      } catch (Exception e) {
+        out.printf("capstan demo: could not start: %s%n  the log: %s%n", e.getMessage(), log);
+        cleanup.failed();
+        return 1;
+      }
+      cleanup.mesh(mesh);
       out.printf(Locale.ROOT, "mesh ready in %.1f s%n", (System.nanoTime() - began) / 1e9);
       printWhere(out, mesh);
       Duration traffic = duration != null ? duration : INTERACTIVE_TRAFFIC;
@@ -107,6 +111,7 @@ public final class DemoCommand implements Callable<Integer> {
           DemoMesh.FRONTEND_IP, connections, rate, format(traffic));
       out.flush();
       Frontend frontend = new Frontend(DemoMesh.FRONTEND_IP, mesh.explicitProxy(), DemoMesh.REVIEWS_TARGET);
+      cleanup.frontend(frontend);
       if (!frontend.warmUp(50, Duration.ofSeconds(30))) {
         out.println("capstan demo: warning: the warm-up requests did not all succeed within 30 s; sending the traffic anyway");
       }
@@ -117,46 +122,81 @@ public final class DemoCommand implements Callable<Integer> {
       });
       summary = summarize(mesh, result);
       out.print(summary.render());
-      ok = summary.requests() > 0 && summary.failed() == 0;
+      boolean ok = summary.requests() > 0 && summary.failed() == 0;
+      if (!ok) {
+        cleanup.failed();
+      }
       if (duration != null) {
         out.println(ok ? "capstan demo: PASS, stopping" : "capstan demo: FAIL (not every request succeeded; the log: " + log + "), stopping");
         out.flush();
         return ok ? 0 : 1;
       }
-      out.println("the mesh stays up: curl the endpoints above; Ctrl-C stops it and removes " + dir);
+      out.printf("the mesh stays up: curl the endpoints above, or send a request as the frontend pod:%n"
+          + "  curl --interface %s -x http://%s -p http://%s/%n"
+          + "Ctrl-C stops it and removes %s%n", DemoMesh.FRONTEND_IP, hostPort(mesh.explicitProxy()), DemoMesh.REVIEWS_TARGET,
+          keep ? "nothing (--keep)" : dir);
       out.flush();
-      waitForCtrlC(mesh);
+      new CountDownLatch(1).await(); // until Ctrl-C: the hook cleans up, then the JVM exits
       return 0;
+    } catch (Exception | Error e) {
+      cleanup.failed();
+      throw e;
     } finally {
-      mesh.close();
-      if (keep || !ok) {
-        if (!ok) {
-          out.println("capstan demo: kept the run directory for its log: " + dir);
-        }
-      } else {
-        DemoMesh.deleteTree(dir);
+      cleanup.stop();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs (or ran) the same cleanup
       }
-      out.flush();
     }
   }
 
-  private static void waitForCtrlC(DemoMesh mesh) throws InterruptedException {
-    CountDownLatch stopped = new CountDownLatch(1);
-    CountDownLatch closed = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      stopped.countDown();
-      try {
-        closed.await(); // the JVM exits when the hooks end: let the main thread clean up first
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+  /** Stops the mesh and removes the run directory, once, from whichever thread gets there first. */
+  private static final class Cleanup {
+    private final Path dir;
+    private final PrintWriter out;
+    private boolean keep;
+    private DemoMesh mesh;
+    private Frontend frontend;
+    private boolean done;
+
+    Cleanup(Path dir, boolean keep, PrintWriter out) {
+      this.dir = dir;
+      this.keep = keep;
+      this.out = out;
+    }
+
+    synchronized void frontend(Frontend client) {
+      this.frontend = client;
+    }
+
+    synchronized void mesh(DemoMesh running) {
+      this.mesh = running;
+    }
+
+    /** Something failed: the run directory (its log) stays for the reader. */
+    synchronized void failed() {
+      keep = true;
+    }
+
+    synchronized void stop() {
+      if (done) {
+        return;
       }
-    }, "capstan-demo-stop");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
-      stopped.await();
-      mesh.close();
-    } finally {
-      closed.countDown();
+      done = true;
+      if (frontend != null) {
+        frontend.stop();
+      }
+      if (mesh != null) {
+        mesh.close();
+      }
+      if (keep) {
+        out.println("capstan demo: stopped; the run directory stays: " + dir);
+      } else {
+        DemoMesh.deleteTree(dir);
+        out.println("capstan demo: stopped, removed " + dir);
+      }
+      out.flush();
     }
   }
 

@@ -31,6 +31,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -66,7 +72,7 @@ public final class DemoMesh implements AutoCloseable {
 
   private final Path dir;
   private final boolean keepDir;
-  private final List<AutoCloseable> running = new ArrayList<>();
+  private final List<AutoCloseable> running = new ArrayList<>(); // guarded by this
   private Controller controller;
   private NodeAgent agentA;
   private NodeAgent agentB;
@@ -142,14 +148,9 @@ public final class DemoMesh implements AutoCloseable {
     apps.put("reviews-v2", ReviewsApp.start("v2", "reviews-v2-1", REVIEWS_V2_IP, appPort));
     running.add(apps.get("reviews-v2"));
 
-    // 3. The node agents: mesh from Hazelcast, certificates from the CA (bootstrap tokens).
-    agentA = NodeAgent.start(agentConfig("node-a", cluster, "explicitProxy: 127.0.0.1:0"));
-    running.add(agentA);
-    agentB = NodeAgent.start(agentConfig("node-b", cluster, "explicitProxy: null"));
-    running.add(agentB);
-
-    // 4. The waypoint: its view from the controller; its certificate issued from the mesh root
-    //    (the waypoint has no CSR client yet, docs/waypoint-control.md).
+    // 3. The node agents (mesh from Hazelcast, certificates from the CA with bootstrap tokens) and
+    //    the waypoint (its view from the controller; its certificate issued from the mesh root: the
+    //    waypoint has no CSR client yet, docs/waypoint-control.md), started side by side.
     Path certs = dir.resolve("waypoint").resolve("certs");
     issueWaypointCertificate(dir.resolve("ca"), certs, SpiffeId.of("cluster.local", "reviews", "waypoint"));
     String waypointYaml = """
@@ -166,11 +167,39 @@ public final class DemoMesh implements AutoCloseable {
         requestTimeout: 10s
         """.formatted(WAYPOINT_IP, hbonePort, hbonePort, cluster, hazelcastPort);
     Files.writeString(dir.resolve("waypoint").resolve("waypoint.yaml"), waypointYaml);
-    waypoint = Waypoint.start(WaypointConfig.parse(waypointYaml, "waypoint.yaml", dir.resolve("waypoint")));
-    running.add(waypoint);
+    AgentConfig configA = agentConfig("node-a", cluster, "explicitProxy: 127.0.0.1:0");
+    AgentConfig configB = agentConfig("node-b", cluster, "explicitProxy: null");
+    WaypointConfig configW = WaypointConfig.parse(waypointYaml, "waypoint.yaml", dir.resolve("waypoint"));
+    ExecutorService starter = Executors.newFixedThreadPool(3, r -> new Thread(r, "capstan-demo-start"));
+    try {
+      Future<NodeAgent> startA = starter.submit(() -> started(NodeAgent.start(configA)));
+      Future<NodeAgent> startB = starter.submit(() -> started(NodeAgent.start(configB)));
+      Future<Waypoint> startW = starter.submit(() -> started(Waypoint.start(configW)));
+      agentA = get(startA, "the node agent of node-a");
+      agentB = get(startB, "the node agent of node-b");
+      waypoint = get(startW, "the waypoint");
+    } finally {
+      starter.shutdown();
+    }
 
     await(() -> agentA.ready() && agentB.ready() && waypoint.ready(),
         "the node agents and the waypoint to be ready (mesh loaded, certificates in)");
+  }
+
+  private synchronized <T extends AutoCloseable> T started(T part) {
+    running.add(part);
+    return part;
+  }
+
+  private static <T> T get(Future<T> future, String what) throws Exception {
+    try {
+      return future.get(STARTUP.toSeconds(), TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      throw new IllegalStateException(what + " did not start: " + cause.getMessage(), cause);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException(what + " did not start within " + STARTUP.toSeconds() + " s", e);
+    }
   }
 
   private String agentConfigYaml(String node, String cluster, String extra) {
@@ -306,7 +335,7 @@ public final class DemoMesh implements AutoCloseable {
 
   /** Stops everything in reverse order of start and deletes the run directory (unless kept). */
   @Override
-  public void close() {
+  public synchronized void close() {
     for (int i = running.size() - 1; i >= 0; i--) {
       try {
         running.get(i).close();

@@ -44,6 +44,7 @@ public final class Frontend {
   private final AtomicLong failed = new AtomicLong();
   private final Map<String, LongAdder> versions = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> failures = new ConcurrentHashMap<>();
+  private volatile boolean stopped;
 
   public Frontend(String sourceIp, InetSocketAddress proxy, String target) {
     this.sourceIp = sourceIp;
@@ -84,6 +85,11 @@ public final class Frontend {
     return false;
   }
 
+  /** Ends the run early (the demo is stopping): clients finish their request in flight and close. */
+  public void stop() {
+    stopped = true;
+  }
+
   /** Runs the traffic on {@code connections} threads; calls {@code progress} once a second on this thread. */
   public Result run(Duration duration, int connections, int rate, Consumer<Progress> progress) throws InterruptedException {
     long start = System.nanoTime();
@@ -100,7 +106,7 @@ public final class Frontend {
     Histogram total = new Histogram(3_600_000_000L, 3);
     Histogram interval = null;
     int second = 0;
-    while (System.nanoTime() < deadline) {
+    while (!stopped && System.nanoTime() < deadline) {
       long nextTick = start + (second + 1) * 1_000_000_000L;
       long sleep = Math.min(nextTick, deadline) - System.nanoTime();
       if (sleep > 0) {
@@ -136,7 +142,7 @@ public final class Frontend {
     int n = 0;
     Socket socket = null;
     try {
-      while (next < deadline && System.nanoTime() < deadline) {
+      while (!stopped && next < deadline && System.nanoTime() < deadline) {
         long wait = next - System.nanoTime();
         if (wait > 0) {
           Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
