@@ -59,9 +59,8 @@ public record Summary(long requests, long ok, long failed, double seconds, doubl
   }
 
   /**
-   * Bytes per tenant: the sum over both agents of {@code istio_tcp_sent_bytes_total} and {@code
-   * istio_tcp_received_bytes_total} reported as source (counted once per connection, on the client's
-   * agent or the waypoint's tunnel as seen by node-b), keyed by the source's namespace.
+   * Bytes per tenant: {@code capstan_tenant_read_bytes_total} (what each agent read for a namespace,
+   * the quantity its flow-control budget charges) summed over the agents, by namespace.
    */
   public static Map<String, Long> bytesPerTenant(List<List<Prometheus.Sample>> agents) {
     Map<String, Long> out = new TreeMap<>();
