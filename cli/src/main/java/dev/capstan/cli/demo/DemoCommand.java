@@ -82,6 +82,14 @@ public final class DemoCommand implements Callable<Integer> {
     if (duration != null && (duration.isNegative() || duration.isZero() || duration.compareTo(Duration.ofHours(24)) > 0)) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be more than 0 and at most 24h, got " + duration);
     }
+    if (manifests != null) {
+      for (String name : DemoMesh.MANIFESTS) {
+        if (!Files.isRegularFile(manifests.resolve(name))) {
+          throw new CommandLine.ParameterException(spec.commandLine(),
+              "--manifests " + manifests + ": " + name + " is missing (the demo reads " + String.join(", ", DemoMesh.MANIFESTS) + ")");
+        }
+      }
+    }
     PrintWriter out = spec.commandLine().getOut();
     Path dir = Files.createTempDirectory("capstan-demo-");
     Path log = dir.resolve("demo.log");

@@ -85,7 +85,7 @@ public record Summary(long requests, long ok, long failed, double seconds, doubl
     StringBuilder split = new StringBuilder();
     versions.forEach((v, n) -> split.append(split.length() == 0 ? "" : ", ")
         .append(String.format(Locale.ROOT, "%s %.1f %% (%d)", v, splitPercent(v), n)));
-    row(b, "canary split", split + "   (HTTPRoute: v1 90, v2 10)");
+    row(b, "canary split", split + "   (observed; the weights are the HTTPRoute's)");
     b.append("identities seen by the servers' side:\n");
     for (SeenIdentity id : identities) {
       b.append(String.format(Locale.ROOT, "  %-22s ← %-48s %s%n", id.server(), id.peer(), id.reporter()));

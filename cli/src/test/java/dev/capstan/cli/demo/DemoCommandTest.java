@@ -20,6 +20,7 @@ class DemoCommandTest {
       "--connections, 0, --connections must be 1 to 64",
       "--rate, 0, --rate must be 1 to 5000",
       "--rate, 2, --rate (2) must be at least --connections (4)",
+      "--manifests, /nonexistent/capstan-demo, mesh.yaml is missing",
   })
   void bad_options_are_refused_with_the_reason(String option, String value, String reason) {
     StringWriter err = new StringWriter();
