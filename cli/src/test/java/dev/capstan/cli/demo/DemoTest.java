@@ -29,6 +29,7 @@ class DemoTest {
     int rc = cli.execute("demo", "--duration", "8s");
 
     String out = text.toString();
+    System.out.print(out); // the demo's terminal, for the build log
     assertThat(rc).as("exit code; output:%n%s", out).isZero();
     Summary summary = ((DemoCommand) cli.getSubcommands().get("demo").getCommand()).summary();
     assertThat(summary).as(out).isNotNull();
