@@ -213,12 +213,17 @@ public final class MeshMirror implements AutoCloseable {
     return firstLoad.await(timeout, unit);
   }
 
+  private volatile boolean closed;
+
   /** The version of the last event or load applied, or {@code null} before the first load. */
   public MeshVersion version() {
     return version;
   }
 
   private void lifecycle(LifecycleEvent event) {
+    if (closed) {
+      return; // our own shutdown: the client disconnects, nothing is lost, the thread is gone
+    }
     switch (event.getState()) {
       case CLIENT_CONNECTED, CLIENT_CHANGED_CLUSTER -> {
         LOG.info("{}: connected to the controller ({}): re-reading the mesh", threadName, event.getState());
@@ -366,6 +371,7 @@ public final class MeshMirror implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     checker.shutdownNow();
     thread.shutdownNow();
     client.shutdown();
