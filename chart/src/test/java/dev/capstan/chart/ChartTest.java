@@ -69,7 +69,7 @@ class ChartTest {
   void everyRenderedObjectIsAKnownKindWithNoUnknownField() {
     // Defaults, and every optional part switched on: both must read strictly (Rendered.parse throws).
     Rendered all = Rendered.parse(Helm.template("metrics.podMonitor.enabled=true", "grafanaDashboard.enabled=true",
-        "controller.watchNamespaces={shop,web}", "nodeAgent.quota.budget=64Mi", "imagePullSecrets[0].name=registry"));
+        "controller.watchNamespaces={shop,web}", "nodeAgent.quota.budget=64MiB", "imagePullSecrets[0].name=registry"));
 
     assertThat(defaults.kinds()).containsExactlyInAnyOrder("CustomResourceDefinition", "ServiceAccount", "ConfigMap",
         "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment", "DaemonSet",
@@ -299,7 +299,7 @@ class ChartTest {
 
   @Test
   void quotaValuesReachTheAgentsConfig() {
-    AgentConfig agent = agentConfig(Rendered.parse(Helm.template("nodeAgent.quota.budget=64Mi",
+    AgentConfig agent = agentConfig(Rendered.parse(Helm.template("nodeAgent.quota.budget=64MiB",
         "nodeAgent.quota.tenantMaxConnections=500")));
 
     assertThat(agent.quota().budget()).isEqualTo(64L << 20);
