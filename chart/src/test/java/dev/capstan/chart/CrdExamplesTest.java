@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The chart's example resources (charts/capstan/examples) validate against the OpenAPI schemas of
  * the CRDs the chart installs; the invalid ones are refused naming the field. Validation is
  * strict below {@code spec} (an unknown field is an error, as {@code kubectl --validate=strict}).
- * CEL rules ({@code x-kubernetes-validations}) need an API server and are not evaluated here.
+ * CEL rules ({@code x-kubernetes-validations}) are {@link CelRulesTest}'s.
  */
 class CrdExamplesTest {
 
