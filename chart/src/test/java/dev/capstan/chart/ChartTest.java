@@ -93,6 +93,20 @@ class ChartTest {
   }
 
   @Test
+  void aMisspeltOrOutOfRangeValueIsRefusedByTheValuesSchema() {
+    Helm.Result typo = Helm.helm("template", "capstan", Helm.CHART.toString(), "--set", "nodeAgent.drainTimout=3s");
+    Helm.Result zero = Helm.helm("template", "capstan", Helm.CHART.toString(), "--set", "controller.replicas=0");
+    Helm.Result mark = Helm.helm("template", "capstan", Helm.CHART.toString(), "--set", "redirect.capture.agentMark=lots");
+
+    assertThat(typo.exit()).isNotZero();
+    assertThat(typo.stderr()).contains("drainTimout");
+    assertThat(zero.exit()).isNotZero();
+    assertThat(zero.stderr()).contains("controller.replicas");
+    assertThat(mark.exit()).isNotZero();
+    assertThat(mark.stderr()).contains("agentMark");
+  }
+
+  @Test
   void namespacedObjectsLandInTheReleaseNamespace() {
     for (HasMetadata o : defaults.objects) {
       if (o instanceof Namespaced) {
