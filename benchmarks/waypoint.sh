@@ -721,9 +721,7 @@ done
   echo "  services backend-v1 / backend-v2) ═HBONE mTLS═▶ node agent B → nginx v1 / v2. The waypoint detects HTTP/2 on the inner stream."
   echo "- **direct**: client → nginx (no proxy; an HTTP/1.1 and an h2c port that log nothing), for scale."
   echo
-  echo "**At this revision the waypoint opens one upstream HBONE stream per request and agent B one TCP connection"
-  echo "to nginx per request (docs/decisions.md D22), where HAProxy W and nginx W reuse kept-alive connections.**"
-  echo "Its figures will change when upstream reuse and HTTP/2 upstream land; re-run this script then."
+  echo "The waypoint reuses its upstream app connections (docs/decisions.md D23), as HAProxy W and nginx W keep theirs alive."
   echo
   echo "CPU per request = utime+stime from \`/proc/<pid>/stat\` of the three hop processes (JVMs: all threads, JIT and GC"
   echo "included) over the measurement, divided by the requests completed; the fairest figure on a shared 2-vCPU machine,"
