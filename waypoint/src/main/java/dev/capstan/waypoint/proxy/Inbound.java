@@ -258,8 +258,7 @@ public final class Inbound implements HboneServer.Acceptor {
         exchange.answer(response, "redirect");
       } else {
         Decision.Forward forward = (Decision.Forward) decision;
-        String[] backend = forward.backend().service().split("/", 2);
-        ResolvedPolicy policy = current.trafficPolicies(states).forService(backend[0], backend[1]);
+        ResolvedPolicy policy = current.trafficPolicies(states).forService(forward.backend().service());
         exchange.forward(forward, current, protocol(current, forward, exchange), policy);
       }
     }

@@ -24,12 +24,19 @@ public final class TrafficPolicies {
 
   /** The policy of service {@code namespace/name}. */
   public ResolvedPolicy forService(String namespace, String name) {
-    String key = namespace + "/" + name;
+    return forService(namespace + "/" + name);
+  }
+
+  /** The policy of the service keyed {@code namespace/name} (per request: a lookup, the key split only the first time). */
+  public ResolvedPolicy forService(String key) {
     ResolvedPolicy r = resolved.get(key);
     if (r != null) {
       return r;
     }
-    return resolved.computeIfAbsent(key, k -> new ResolvedPolicy(k, TrafficPolicy.select(policies, namespace, name), states));
+    return resolved.computeIfAbsent(key, k -> {
+      String[] nn = k.split("/", 2);
+      return new ResolvedPolicy(k, TrafficPolicy.select(policies, nn[0], nn.length > 1 ? nn[1] : ""), states);
+    });
   }
 
   public List<TrafficPolicy> policies() {

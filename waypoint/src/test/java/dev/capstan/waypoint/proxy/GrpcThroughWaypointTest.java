@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.capstan.nodeagent.testing.TwoNodeMesh;
 import dev.capstan.waypoint.Waypoint;
-import dev.capstan.waypoint.config.WaypointConfig;
 import io.grpc.CallOptions;
 import io.grpc.HttpConnectProxiedSocketAddress;
 import io.grpc.ManagedChannel;
@@ -156,19 +155,7 @@ class GrpcThroughWaypointTest {
             filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-route, value: echo}]}}]
             backendRefs: [{name: echo, port: 9090}]
         """);
-    Path config = mesh.dir().resolve("waypoint.yaml");
-    Files.writeString(config, """
-        namespace: shop
-        listen: %s:%d
-        hbonePort: %d
-        certs: certs
-        mesh: mesh.yaml
-        routes: routes
-        admin: 127.0.0.1:0
-        metrics: 127.0.0.1:0
-        ready: 127.0.0.1:0
-        """.formatted(POD_W, mesh.hbonePort(), mesh.hbonePort()));
-    waypoint = Waypoint.start(WaypointConfig.load(config));
+    waypoint = MeshWaypoint.start(mesh, POD_W, "");
 
     InetSocketAddress proxy = mesh.a.listening().get("explicit-proxy");
     channel = NettyChannelBuilder.forAddress(ECHO_VIP, 9090) // resolved by name, so the proxy detector is asked

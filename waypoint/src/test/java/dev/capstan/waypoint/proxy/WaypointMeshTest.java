@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import dev.capstan.nodeagent.testing.TwoNodeMesh;
 import dev.capstan.waypoint.Waypoint;
-import dev.capstan.waypoint.config.WaypointConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -72,20 +71,7 @@ class WaypointMeshTest {
         - matches: [{path: {type: PathPrefix, value: /reviews}}]
           backendRefs: [{name: reviews, port: 9080}]
         """);
-    Path config = mesh.dir().resolve("waypoint.yaml");
-    Files.writeString(config, """
-        namespace: shop
-        listen: %s:%d
-        hbonePort: %d
-        certs: certs
-        mesh: mesh.yaml
-        routes: routes
-        admin: 127.0.0.1:0
-        metrics: 127.0.0.1:0
-        ready: 127.0.0.1:0
-        reloadInterval: 100ms
-        """.formatted(POD_W, mesh.hbonePort(), mesh.hbonePort()));
-    waypoint = Waypoint.start(WaypointConfig.load(config));
+    waypoint = MeshWaypoint.start(mesh, POD_W, "reloadInterval: 100ms\n");
   }
 
   private void writeRoute(String rules) throws Exception {
