@@ -140,6 +140,7 @@ public final class HboneConnection {
         .handler(new ChannelInitializer<Http2StreamChannel>() {
           @Override
           protected void initChannel(Http2StreamChannel stream) {
+            OpenStreams.track(stream);
             QueuedData.register(stream);
             stream.pipeline().addLast(new TunnelResponse(promise));
           }

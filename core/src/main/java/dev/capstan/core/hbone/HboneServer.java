@@ -180,6 +180,7 @@ public final class HboneServer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Http2StreamChannel stream) {
+      OpenStreams.track(stream);
       QueuedData.register(stream);
       stream.pipeline().addLast("hbone-request", new RequestHandler(peer, local, remote));
     }

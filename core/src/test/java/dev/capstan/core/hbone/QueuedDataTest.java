@@ -229,6 +229,20 @@ class QueuedDataTest {
   }
 
   @Test
+  void a_stream_that_stopped_reading_is_closed_with_its_connection() throws Exception {
+    Http2StreamChannel stream = open();
+    send(stream, 4);
+    eventually(() -> serverQueue.held.get() == 4L * CHUNK, "the data waits in the server's unread stream");
+    Http2StreamChannel atServer = serverStream.get(10, TimeUnit.SECONDS);
+
+    connection.channel().close().sync();
+
+    // Netty alone leaves a stream with auto-read off and DATA queued open (and the DATA unreleased).
+    assertThat(atServer.closeFuture().await(10, TimeUnit.SECONDS)).as("the server's stream closed").isTrue();
+    assertThat(stream.closeFuture().await(10, TimeUnit.SECONDS)).as("the client's stream closed").isTrue();
+  }
+
+  @Test
   void frames_read_by_the_stream_pass_through_unchanged() throws Exception {
     Http2StreamChannel stream = open();
     Http2StreamChannel atServer = serverStream.get(10, TimeUnit.SECONDS);

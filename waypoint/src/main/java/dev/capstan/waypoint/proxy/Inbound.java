@@ -4,6 +4,7 @@ import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.hbone.HboneStreams;
+import dev.capstan.core.hbone.OpenStreams;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.waypoint.authz.RequestAuthorization;
@@ -12,8 +13,8 @@ import dev.capstan.waypoint.balance.PeakEwma;
 import dev.capstan.waypoint.resilience.PolicyStates;
 import dev.capstan.waypoint.resilience.ResolvedPolicy;
 import dev.capstan.waypoint.route.RequestView;
-import dev.capstan.waypoint.route.RouteTable;
 import dev.capstan.waypoint.route.RouteTable.Decision;
+import dev.capstan.waypoint.route.RouteTable;
 import dev.capstan.waypoint.state.WaypointView;
 import dev.capstan.waypoint.telemetry.RequestTelemetry;
 import dev.capstan.waypoint.telemetry.Traceparent;
@@ -170,6 +171,7 @@ public final class Inbound implements HboneServer.Acceptor {
     return io.netty.handler.codec.http2.Http2MultiplexCodecBuilder.forServer(new ChannelInitializer<Http2StreamChannel>() {
       @Override
       protected void initChannel(Http2StreamChannel inner) {
+        OpenStreams.track(inner);
         inner.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new RequestReader(true, requests));
       }
     }).initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(settings.maxHeaderSize()).maxConcurrentStreams(100))

@@ -3,6 +3,7 @@ package dev.capstan.waypoint.proxy;
 import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneConnection;
 import dev.capstan.core.hbone.HboneSettings;
+import dev.capstan.core.hbone.OpenStreams;
 import dev.capstan.core.identity.SpiffeId;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -191,6 +192,7 @@ final class Upstream {
       new Http2StreamChannelBootstrap(chosen.stream).handler(new ChannelInitializer<Http2StreamChannel>() {
         @Override
         protected void initChannel(Http2StreamChannel ch) {
+          OpenStreams.track(ch);
           ch.config().setAutoRead(false);
           ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false), new Relay());
         }
