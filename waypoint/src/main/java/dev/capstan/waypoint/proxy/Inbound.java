@@ -19,6 +19,8 @@ import dev.capstan.waypoint.state.WaypointView;
 import dev.capstan.waypoint.telemetry.RequestTelemetry;
 import dev.capstan.waypoint.telemetry.Traceparent;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -28,6 +30,8 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
@@ -153,6 +157,7 @@ public final class Inbound implements HboneServer.Acceptor {
           // Netty's decoder (CONTINUATION included); more than 200 streams reset by the client in
           // 30 s (rapid reset) ends the connection with GOAWAY.
           ctx.pipeline().addAfter(ctx.name(), "h2", innerHttp2Server(requests));
+          ctx.pipeline().addAfter("h2", "h2-connection-errors", new InnerConnectionErrors(source));
         }));
     HboneStreams.accept(stream);
     stream.config().setAutoRead(true);
@@ -177,6 +182,30 @@ public final class Inbound implements HboneServer.Acceptor {
     }).initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(settings.maxHeaderSize()).maxConcurrentStreams(100))
         .decoderEnforceMaxRstFramesPerWindow(200, 30)
         .build();
+  }
+
+  /**
+   * Last in a tunnel that carries HTTP/2: the inner codec reports a connection error here before it
+   * writes its GOAWAY and closes. Left to the end of the pipeline, the error would reset the
+   * tunnel stream at once and the GOAWAY (with the RFC 9113 error code) would never reach the
+   * client; here it is counted and logged, and the codec ends the connection itself.
+   */
+  private final class InnerConnectionErrors extends ChannelInboundHandlerAdapter {
+    private final InetSocketAddress source;
+
+    InnerConnectionErrors(InetSocketAddress source) {
+      this.source = source;
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      Http2Exception error = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+      if (error == null) {
+        ctx.fireExceptionCaught(cause);
+        return;
+      }
+      telemetry.connectionError("http2", error.error().name(), Hbone.authority(source), String.valueOf(error.getMessage()));
+    }
   }
 
   @Override

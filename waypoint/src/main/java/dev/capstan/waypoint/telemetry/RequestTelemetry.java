@@ -24,6 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class RequestTelemetry {
 
+  private static final Logger LOG = LoggerFactory.getLogger(RequestTelemetry.class);
   private static final Logger ACCESS = LoggerFactory.getLogger("capstan.access");
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -74,6 +75,17 @@ public final class RequestTelemetry {
   public RequestTelemetry(MeterRegistry registry, Consumer<Entry> log) {
     this.registry = registry;
     this.log = log;
+  }
+
+  /**
+   * Counts an HTTP/2 connection a client broke (RFC 9113 connection error) and logs why:
+   * {@code capstan_waypoint_connection_errors_total{protocol, error}}.
+   */
+  public void connectionError(String protocol, String error, String source, String detail) {
+    Counter.builder("capstan_waypoint_connection_errors_total")
+        .description("client connections ended for breaking the protocol, by error code")
+        .tags("protocol", protocol, "error", error).register(registry).increment();
+    LOG.warn("{} connection from {} ended with GOAWAY {}: {}", protocol, source, error, detail);
   }
 
   /** Records one finished request. */

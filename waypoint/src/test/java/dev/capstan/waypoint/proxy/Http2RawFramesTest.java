@@ -29,6 +29,7 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameAdapter;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -41,9 +42,14 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * HTTP/2 written as raw frames on a source's HBONE stream to the waypoint (Netty's own client
@@ -52,9 +58,15 @@ import org.junit.jupiter.api.Test;
  */
 class Http2RawFramesTest {
 
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
   private static final String VIP = "10.96.0.10";
+  private static final int FRAME_DATA = 0x0;
   private static final int FRAME_HEADERS = 0x1;
   private static final int FRAME_SETTINGS = 0x4;
+  private static final int FRAME_PING = 0x6;
+  private static final int FRAME_WINDOW_UPDATE = 0x8;
+  private static final int FRAME_CONTINUATION = 0x9;
   private static final int END_STREAM = 0x1;
   private static final int END_HEADERS = 0x4;
 
@@ -80,7 +92,7 @@ class Http2RawFramesTest {
         new Inbound.Settings(TestCa.TRUST_DOMAIN, 15008, 1 << 20, Duration.ofSeconds(5), 100, 8192, Duration.ofSeconds(5),
             Duration.ofSeconds(30)),
         () -> view, () -> client, new Bootstrap().channel(transport.socketChannel()), HboneSettings.defaults(),
-        new RequestTelemetry(new SimpleMeterRegistry(), e -> { }));
+        new RequestTelemetry(registry, e -> { }));
     var server = tls.server(waypoint);
     listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
         .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(waypoint.identity(), server)),
@@ -124,6 +136,10 @@ class Http2RawFramesTest {
   }
 
   /** A source's HBONE stream to the waypoint on which raw bytes are written and frames read back. */
+  private static ByteBuf bytes(int n) {
+    return Unpooled.wrappedBuffer(new byte[n]);
+  }
+
   private final class RawClient implements AutoCloseable {
     final Http2StreamChannel stream;
     final List<String> seen = new CopyOnWriteArrayList<>();
@@ -197,12 +213,12 @@ class Http2RawFramesTest {
       reader.readFrame(ctx, cumulation, new Http2FrameAdapter() {
         @Override
         public void onGoAwayRead(ChannelHandlerContext c, int lastStreamId, long errorCode, ByteBuf debugData) {
-          seen.add("GOAWAY " + io.netty.handler.codec.http2.Http2Error.valueOf(errorCode));
+          seen.add("GOAWAY " + Http2Error.valueOf(errorCode));
         }
 
         @Override
         public void onRstStreamRead(ChannelHandlerContext c, int streamId, long errorCode) {
-          seen.add("RST " + streamId + " " + io.netty.handler.codec.http2.Http2Error.valueOf(errorCode));
+          seen.add("RST " + streamId + " " + Http2Error.valueOf(errorCode));
         }
 
         @Override
@@ -233,6 +249,51 @@ class Http2RawFramesTest {
   }
 
   // ------------------------------------------------------------------ behaviour
+
+  static Stream<Arguments> connectionErrors() {
+    Supplier<ByteBuf> continuationFlood = () -> {
+      // HEADERS without END_HEADERS, then CONTINUATION frames that never end the block
+      ByteBuf all = Unpooled.buffer();
+      all.writeBytes(frame(FRAME_HEADERS, END_STREAM, 1, headerBlock(get("/"))));
+      for (int i = 0; i < 200; i++) {
+        all.writeBytes(frame(FRAME_CONTINUATION, 0, 1, bytes(1024)));
+      }
+      return all;
+    };
+    return Stream.of(
+        Arguments.of("DATA on stream 0", (Supplier<ByteBuf>) () -> frame(FRAME_DATA, 0, 0, bytes(4)), Http2Error.PROTOCOL_ERROR),
+        Arguments.of("HEADERS on an even (server) stream id",
+            (Supplier<ByteBuf>) () -> frame(FRAME_HEADERS, END_HEADERS | END_STREAM, 2, headerBlock(get("/"))), Http2Error.PROTOCOL_ERROR),
+        Arguments.of("a WINDOW_UPDATE of zero on the connection",
+            (Supplier<ByteBuf>) () -> frame(FRAME_WINDOW_UPDATE, 0, 0, Unpooled.buffer(4).writeInt(0)), Http2Error.PROTOCOL_ERROR),
+        Arguments.of("a PING that is not 8 bytes", (Supplier<ByteBuf>) () -> frame(FRAME_PING, 0, 0, bytes(7)), Http2Error.FRAME_SIZE_ERROR),
+        Arguments.of("a frame longer than SETTINGS_MAX_FRAME_SIZE",
+            (Supplier<ByteBuf>) () -> frame(FRAME_DATA, 0, 1, bytes(20_000)), Http2Error.FRAME_SIZE_ERROR),
+        Arguments.of("SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1",
+            (Supplier<ByteBuf>) () -> frame(FRAME_SETTINGS, 0, 0, Unpooled.buffer(6).writeShort(0x4).writeInt(0x80000000)),
+            Http2Error.FLOW_CONTROL_ERROR),
+        Arguments.of("a CONTINUATION flood", continuationFlood, Http2Error.PROTOCOL_ERROR));
+  }
+
+  @ParameterizedTest(name = "{0} → GOAWAY {2}")
+  @MethodSource("connectionErrors")
+  void a_protocol_violation_ends_the_connection_with_goaway_and_its_rfc_error_code(
+      String what, Supplier<ByteBuf> bad, Http2Error expected) throws Exception {
+    try (RawClient offender = new RawClient(); RawClient other = new RawClient()) {
+      offender.send(Unpooled.wrappedBuffer(preface(), bad.get()));
+
+      assertThat(offender.saw("GOAWAY ")).as("a GOAWAY for %s; read: %s", what, offender.seen).isTrue();
+      assertThat(offender.seen).as("the error code for %s", what).contains("GOAWAY " + expected);
+      assertThat(offender.stream.closeFuture().await(10, TimeUnit.SECONDS)).as("the offender's tunnel ends").isTrue();
+      assertThat(registry.counter("capstan_waypoint_connection_errors_total", "protocol", "http2", "error", expected.name()).count())
+          .as("counted by error code").isEqualTo(1.0);
+
+      // another client's connection goes on: its request gets the waypoint's answer (no endpoint: 503)
+      other.send(Unpooled.wrappedBuffer(preface(), frame(FRAME_HEADERS, END_HEADERS | END_STREAM, 1, headerBlock(get("/ok")))));
+      assertThat(other.saw("HEADERS 1 ")).isTrue();
+      assertThat(other.seen).contains("HEADERS 1 503");
+    }
+  }
 
   @Test
   void a_first_request_on_stream_1_is_answered() throws Exception {
