@@ -20,7 +20,7 @@ BENCH_PY="$HERE/lib/bench.py"
 # ----------------------------------------------------------------------------- settings
 ORIG_ENV_VARS=()
 for v in ROUNDS QUICK DURATION WARMUP BASE_PORT H2_CONNS H2_STREAMS WRK_CONNS SKIP_CAPSTAN AGENT_JAR \
-         WAYPOINT_JAR CAPSTAN_JVM_OPTS WAYPOINT_ACCESS_LOG TOPOLOGIES RESULTS_MD; do
+         WAYPOINT_JAR CAPSTAN_JVM_OPTS WAYPOINT_JVM_OPTS WAYPOINT_ACCESS_LOG TOPOLOGIES RESULTS_MD; do
   if [[ -n "${!v+x}" ]]; then ORIG_ENV_VARS+=("$v=${!v}"); fi
 done
 
@@ -41,6 +41,7 @@ SKIP_CAPSTAN=${SKIP_CAPSTAN:-0}
 AGENT_JAR=${AGENT_JAR:-$REPO/node-agent/target/capstan-node-agent.jar}
 WAYPOINT_JAR=${WAYPOINT_JAR:-$REPO/waypoint/target/capstan-waypoint.jar}
 CAPSTAN_JVM_OPTS=${CAPSTAN_JVM_OPTS:--Xms256m -Xmx256m -XX:+UseParallelGC}
+WAYPOINT_JVM_OPTS=${WAYPOINT_JVM_OPTS:-$CAPSTAN_JVM_OPTS}   # the waypoint's alone, e.g. to add a JFR recording
 WAYPOINT_ACCESS_LOG=${WAYPOINT_ACCESS_LOG:-0}   # 1 = keep the waypoint's per-request access log (the peers log nothing)
 RESULTS_MD=${RESULTS_MD:-$HERE/RESULTS.md}
 TOPOLOGIES=${TOPOLOGIES:-direct haproxy nginx capstan}   # a subset for experiments, e.g. "capstan"
@@ -474,7 +475,7 @@ start_capstan() {
   start_bg "capstan-b-r$ROUND" java $CAPSTAN_JVM_OPTS -jar "$AGENT_JAR" run --config "$d/agent-b.yaml"
   b=$STARTED_PID
   # shellcheck disable=SC2086
-  start_bg "waypoint-r$ROUND" java $CAPSTAN_JVM_OPTS -Dlogback.configurationFile="$d/logback-waypoint.xml" \
+  start_bg "waypoint-r$ROUND" java $WAYPOINT_JVM_OPTS -Dlogback.configurationFile="$d/logback-waypoint.xml" \
     -jar "$WAYPOINT_JAR" run --config "$d/waypoint.yaml"
   w=$STARTED_PID
   # shellcheck disable=SC2086

@@ -38,6 +38,11 @@ public record Service(
 
   /** The service port with this number, if the service exposes it. */
   public Optional<ServicePort> port(int port) {
-    return ports.stream().filter(p -> p.port() == port).findFirst();
+    for (ServicePort p : ports) { // per request in the waypoint: no stream
+      if (p.port() == port) {
+        return Optional.of(p);
+      }
+    }
+    return Optional.empty();
   }
 }

@@ -64,13 +64,18 @@ public final class OutlierDetection {
   /** The keys of {@code peers} to choose from now: the ones not ejected, or all if none is left. */
   public List<String> available(List<String> peers) {
     long now = nanoTime.getAsLong();
-    List<String> in = new ArrayList<>(peers.size());
-    for (String p : peers) {
-      if (!ejected(p, now)) {
+    List<String> in = null; // allocated only once one is out: usually none is
+    for (int i = 0; i < peers.size(); i++) {
+      String p = peers.get(i);
+      if (ejected(p, now)) {
+        if (in == null) {
+          in = new ArrayList<>(peers.subList(0, i));
+        }
+      } else if (in != null) {
         in.add(p);
       }
     }
-    return in.isEmpty() ? peers : in;
+    return in == null || in.isEmpty() ? peers : in;
   }
 
   /** Whether {@code key} is out now. */

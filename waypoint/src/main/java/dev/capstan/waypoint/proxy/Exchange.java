@@ -69,7 +69,7 @@ final class Exchange implements Upstream.Receiver {
 
   /** What every exchange of a waypoint shares. */
   record Shared(Inbound.Settings settings, Supplier<WaypointView> view, Upstream upstream, PeakEwma latency,
-      Supplier<SslContext> clientTls, IntUnaryOperator random, DoubleSupplier chance) {}
+      Supplier<SslContext> clientTls, IntUnaryOperator random, DoubleSupplier chance, Endpoints.Cache endpoints) {}
 
   private final Shared shared;
   private final RequestReader reader;
@@ -102,7 +102,8 @@ final class Exchange implements Upstream.Receiver {
   private Decision.Forward route;
   private Upstream.Protocol protocol;
   private Upstream.Lease lease;
-  private Target target;
+  private Endpoints endpoints;
+  private Endpoints.Target target;
   private PeakEwma.Request inFlight;
   private ScheduledFuture<?> timer;
   private boolean timerUntilHead;
@@ -315,15 +316,14 @@ final class Exchange implements Upstream.Receiver {
 
   private void attempt(WaypointView view) {
     attempts++;
-    Optional<Target> picked = pick(view, route.backend());
-    if (picked.isEmpty()) {
+    Endpoints.Target t = pick(view, route.backend());
+    if (t == null) {
       fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy endpoint of " + route.backend().service(), "no_healthy_endpoint");
       return;
     }
-    Target t = picked.get();
     target = t;
     tried.add(t.uid());
-    call.endpoint = dev.capstan.core.hbone.Hbone.authority(t.address());
+    call.endpoint = t.authority();
     inFlight = shared.latency().start(t.uid());
     long perTry = policy.retry().perTryTimeoutNanos();
     if (perTry > 0) {
@@ -331,7 +331,7 @@ final class Exchange implements Upstream.Receiver {
       tryTimer = client.eventLoop().schedule(() -> tryTimedOut(attempt), perTry, TimeUnit.NANOSECONDS);
     }
     InetAddress from = source.getAddress();
-    Upstream.AppKey key = new Upstream.AppKey(new Upstream.Key(t.identity(), t.peer()), t.address(), from, protocol);
+    Upstream.AppKey key = new Upstream.AppKey(new Upstream.Key(t.identity(), t.agent()), t.address(), from, protocol);
     shared.upstream().lease(client.eventLoop(), key, shared.clientTls().get(), this).addListener(f -> {
       if (!f.isSuccess()) {
         endAttempt(true);
@@ -571,7 +571,7 @@ final class Exchange implements Upstream.Receiver {
     if (inFlight != null) {
       inFlight.done(); // a failure or a timeout counts as the latency it took
       inFlight = null;
-      policy.outliers().ifPresent(o -> o.observe(target.uid(), error, target.peers()));
+      policy.outliers().ifPresent(o -> o.observe(target.uid(), error, endpoints.uids()));
     }
   }
 
@@ -678,39 +678,25 @@ final class Exchange implements Upstream.Receiver {
 
   // ------------------------------------------------------------------ choosing the endpoint
 
-  /** A healthy endpoint of the backend with an address: P2C over peak EWMA latency ({@link PeakEwma}). */
-  private Optional<Target> pick(WaypointView current, Backend backend) {
-    Optional<Service> svc = current.service(backend.service());
-    if (svc.isEmpty()) {
-      return Optional.empty();
+  /**
+   * A healthy endpoint of the backend with an address, by the policy's picker (P2C over peak EWMA
+   * latency, {@link PeakEwma}, by default), or null when there is none. Ejected endpoints are left
+   * out (all used if all are out); a retry prefers an endpoint not tried yet.
+   */
+  private Endpoints.Target pick(WaypointView current, Backend backend) {
+    endpoints = shared.endpoints().get(current, backend.service(), backend.port());
+    List<String> uids = endpoints.uids();
+    if (uids.isEmpty()) {
+      return null;
     }
-    int targetPort = svc.get().port(backend.port()).map(ServicePort::targetPort).orElse(backend.port());
-    List<Workload> candidates = new ArrayList<>();
-    for (Endpoint e : svc.get().endpoints()) {
-      if (e.healthy()) {
-        current.workload(e.workloadUid()).filter(w -> !w.ips().isEmpty()).ifPresent(candidates::add);
-      }
-    }
-    if (candidates.isEmpty()) {
-      return Optional.empty();
-    }
-    List<String> peers = candidates.stream().map(Workload::uid).toList();
-    // ejected endpoints left out (all used if all are out)
-    List<String> in = policy.outliers().map(o -> o.available(peers)).orElse(peers);
-    if (attempts > 1 && in.size() > 1) { // a retry prefers an endpoint not tried yet
+    List<String> in = policy.outliers().map(o -> o.available(uids)).orElse(uids);
+    if (attempts > 1 && in.size() > 1) {
       List<String> fresh = in.stream().filter(uid -> !tried.contains(uid)).toList();
       in = fresh.isEmpty() ? in : fresh;
     }
-    String uid = in.get(policy.picker().pick(in, shared.random()));
-    Workload w = candidates.get(peers.indexOf(uid));
-    String ip = w.ips().get(0);
-    Inbound.Settings s = shared.settings();
-    return Optional.of(new Target(w.uid(), peers, new InetSocketAddress(ip, targetPort),
-        new InetSocketAddress(ip, s.hbonePort()), new SpiffeId(s.trustDomain(), w.namespace(), w.serviceAccount())));
+    int i = policy.picker().pick(in, shared.random());
+    return in == uids ? endpoints.targets().get(i) : endpoints.target(in.get(i));
   }
-
-  /** An endpoint: its workload, the backend's endpoints it was chosen from, where it listens, its node agent, its identity. */
-  private record Target(String uid, List<String> peers, InetSocketAddress address, InetSocketAddress peer, SpiffeId identity) {}
 
   /** Netty headers as a filter edits them. */
   record Editor(HttpHeaders headers) implements HeaderEditor {

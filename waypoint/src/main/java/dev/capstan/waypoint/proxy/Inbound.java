@@ -13,8 +13,8 @@ import dev.capstan.waypoint.balance.PeakEwma;
 import dev.capstan.waypoint.resilience.PolicyStates;
 import dev.capstan.waypoint.resilience.ResolvedPolicy;
 import dev.capstan.waypoint.route.RequestView;
-import dev.capstan.waypoint.route.RouteTable.Decision;
 import dev.capstan.waypoint.route.RouteTable;
+import dev.capstan.waypoint.route.RouteTable.Decision;
 import dev.capstan.waypoint.state.WaypointView;
 import dev.capstan.waypoint.telemetry.RequestTelemetry;
 import dev.capstan.waypoint.telemetry.Traceparent;
@@ -111,7 +111,7 @@ public final class Inbound implements HboneServer.Acceptor {
     PeakEwma latency = new PeakEwma(TimeUnit.SECONDS.toNanos(10), TimeUnit.MILLISECONDS.toNanos(1), System::nanoTime);
     this.states = new PolicyStates(System::nanoTime, latency);
     this.shared = new Exchange.Shared(settings, view, this.upstream, latency, clientTls, random,
-        () -> ThreadLocalRandom.current().nextDouble());
+        () -> ThreadLocalRandom.current().nextDouble(), new Endpoints.Cache(settings));
   }
 
   /** The current view, its policy state pruned to its services when it is new. */
@@ -224,18 +224,34 @@ public final class Inbound implements HboneServer.Acceptor {
     private final int port;
     private final InetSocketAddress source;
     private final String principal;
+    // per stream, not per request
+    private final String serviceKey;
+    private final String sourceAuthority;
+    private WaypointView tableView;
+    private RouteTable table;
 
     Requests(Service service, int port, InetSocketAddress source, String principal) {
       this.service = service;
       this.port = port;
       this.source = source;
       this.principal = principal;
+      this.serviceKey = service.key();
+      this.sourceAuthority = Hbone.authority(source);
+    }
+
+    /** The service port's routing table in {@code current}, looked up once per view. */
+    private RouteTable table(WaypointView current) {
+      if (tableView != current) {
+        table = current.routes(service, port);
+        tableView = current;
+      }
+      return table;
     }
 
     @Override
     public Exchange open(RequestReader reader, HttpRequest head) {
       head.headers().remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
-      Call call = new Call(telemetry, Hbone.authority(source), principal, service.key(), head);
+      Call call = new Call(telemetry, sourceAuthority, principal, serviceKey, head);
       return new Exchange(shared, reader, head, source, call);
     }
 
@@ -275,7 +291,7 @@ public final class Inbound implements HboneServer.Acceptor {
           return;
         }
       }
-      Decision decision = current.routes(service, port).route(new View(request), shared.random());
+      Decision decision = table(current).route(new View(request), shared.random());
       if (decision instanceof Decision.NotFound) {
         exchange.answer(HttpResponseStatus.NOT_FOUND, "no route for " + request.method() + " " + request.uri(), "no_route");
       } else if (decision instanceof Decision.NoBackend nb) {

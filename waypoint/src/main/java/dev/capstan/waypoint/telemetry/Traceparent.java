@@ -34,12 +34,18 @@ public record Traceparent(String traceId, String spanId, String flags, boolean c
     return new Traceparent(hex16(random) + hex16(random), span, "01", false);
   }
 
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
+
   private static String hex16(LongSupplier random) {
     long v;
     do {
       v = random.getAsLong();
     } while (v == 0);
-    return String.format("%016x", v);
+    char[] hex = new char[16];
+    for (int i = 15; i >= 0; i--, v >>>= 4) {
+      hex[i] = HEX[(int) (v & 0xf)];
+    }
+    return new String(hex);
   }
 
   private static boolean hex(String s, int length) {
