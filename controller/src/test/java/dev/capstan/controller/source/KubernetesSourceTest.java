@@ -97,6 +97,9 @@ class KubernetesSourceTest {
     if (source != null) {
       source.close();
     }
+    // The client's open watches would hold the mock server's shutdown (10 s limit, missed once
+    // on a loaded machine): close them before the extension stops the server.
+    client.close();
   }
 
   private void create(HasMetadata... objects) {
