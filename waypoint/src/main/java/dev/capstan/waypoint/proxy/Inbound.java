@@ -84,6 +84,9 @@ public final class Inbound implements HboneServer.Acceptor {
   public record Settings(String trustDomain, int hbonePort, int maxBody, Duration defaultTimeout, int maxStreamsPerConnection,
       int maxHeaderSize, Duration requestReadTimeout, Duration upstreamIdleTimeout) {}
 
+  /** HTTP/2 frames as HTTP objects for the inner server's streams (stateless: one for all). */
+  private static final Http2StreamFrameToHttpObjectCodec SERVER_CODEC = new Http2StreamFrameToHttpObjectCodec(true);
+
   private final Settings settings;
   private final Supplier<WaypointView> view;
   private final Upstream upstream;
@@ -177,7 +180,8 @@ public final class Inbound implements HboneServer.Acceptor {
       @Override
       protected void initChannel(Http2StreamChannel inner) {
         OpenStreams.track(inner);
-        inner.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new RequestReader(true, requests));
+        // named: Netty would otherwise generate a name per stream, that is per request
+        inner.pipeline().addLast("http", SERVER_CODEC).addLast("requests", new RequestReader(true, requests));
       }
     }).initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(settings.maxHeaderSize()).maxConcurrentStreams(100))
         .decoderEnforceMaxRstFramesPerWindow(200, 30)

@@ -120,6 +120,9 @@ final class Upstream {
     }
   }
 
+  /** HTTP objects as HTTP/2 frames for upstream streams (stateless: one for all). */
+  private static final Http2StreamFrameToHttpObjectCodec CLIENT_CODEC = new Http2StreamFrameToHttpObjectCodec(false);
+
   private final Bootstrap bootstrap;
   private final HboneSettings settings;
   private final int maxStreams;
@@ -194,7 +197,8 @@ final class Upstream {
         protected void initChannel(Http2StreamChannel ch) {
           OpenStreams.track(ch);
           ch.config().setAutoRead(false);
-          ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false), new Relay());
+          // named: Netty would otherwise generate a name per stream, that is per request
+          ch.pipeline().addLast("http", CLIENT_CODEC).addLast("relay", new Relay());
         }
       }).open().addListener(s -> {
         if (!s.isSuccess()) {
