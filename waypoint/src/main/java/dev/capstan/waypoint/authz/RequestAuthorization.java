@@ -80,7 +80,7 @@ public final class RequestAuthorization {
     }
     Source source = new Source(sourcePrincipal, namespaceOf(sourcePrincipal), port, request);
     for (AuthorizationPolicy p : deny) {
-      if (matchesAny(p, source)) {
+      if (matchesAny(p, source, true)) {
         return Verdict.deny(p.key());
       }
     }
@@ -88,11 +88,21 @@ public final class RequestAuthorization {
       return Verdict.NO_POLICY;
     }
     for (AuthorizationPolicy p : allow) {
-      if (matchesAny(p, source)) {
+      if (matchesAny(p, source, false)) {
         return Verdict.allow(p.key());
       }
     }
     return Verdict.NO_ALLOW_MATCHED;
+  }
+
+  /**
+   * The verdict for a TCP connection (not HTTP: no request to look at) to service port {@code
+   * port} by {@code sourcePrincipal}. A rule's HTTP fields cannot be checked: a DENY rule that has
+   * them denies on its other fields alone (fail closed, as ztunnel does with L7 rules), an ALLOW
+   * rule that has them allows nothing.
+   */
+  public Verdict checkConnection(String sourcePrincipal, int port) {
+    return check(sourcePrincipal, port, null);
   }
 
   /** What rules are matched against; the path is normalized once, when a rule first asks for it. */
@@ -118,8 +128,14 @@ public final class RequestAuthorization {
     }
   }
 
-  private static boolean matchesAny(AuthorizationPolicy p, Source s) {
+  private static boolean matchesAny(AuthorizationPolicy p, Source s, boolean deny) {
     for (PolicyRule r : p.rules()) {
+      if (s.request == null && r.hasL7()) { // a connection, not a request
+        if (deny && matches(r.l4(), s)) {
+          return true;
+        }
+        continue;
+      }
       if (matches(r, s)) {
         return true;
       }

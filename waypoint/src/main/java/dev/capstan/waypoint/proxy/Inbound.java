@@ -5,6 +5,7 @@ import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.hbone.HboneStreams;
 import dev.capstan.core.hbone.OpenStreams;
+import dev.capstan.core.io.Hold;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
 import dev.capstan.waypoint.authz.RequestAuthorization;
@@ -19,6 +20,7 @@ import dev.capstan.waypoint.state.WaypointView;
 import dev.capstan.waypoint.telemetry.RequestTelemetry;
 import dev.capstan.waypoint.telemetry.Traceparent;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -144,6 +146,13 @@ public final class Inbound implements HboneServer.Acceptor {
     InetSocketAddress source = Optional.ofNullable(request.headers().get(Hbone.FORWARDED))
         .flatMap(Hbone::parseForwardedFor).orElse(request.peerAddress());
     Requests requests = new Requests(service.get(), request.target().getPort(), source, request.peer().uri());
+    if (Requests.opaque(service.get(), request.target().getPort())) {
+      // a TCP port (by its name, as Istio reads port names): no detection, the server may speak first
+      stream.pipeline().addLast("bytes", new StreamBytes());
+      HboneStreams.accept(stream);
+      requests.passOn(stream.pipeline().context("bytes"));
+      return;
+    }
     stream.pipeline().addLast(new StreamBytes(), new SlowRequest(settings.requestReadTimeout()), new ProtocolDetect(
         // HTTP/1.1: one request at a time on the stream
         ctx -> {
@@ -161,6 +170,11 @@ public final class Inbound implements HboneServer.Acceptor {
           // 30 s (rapid reset) ends the connection with GOAWAY.
           ctx.pipeline().addAfter(ctx.name(), "h2", innerHttp2Server(requests));
           ctx.pipeline().addAfter("h2", "h2-connection-errors", new InnerConnectionErrors(source));
+        },
+        // the app's own TLS: opaque bytes to an endpoint of the service
+        ctx -> {
+          ctx.pipeline().remove(SlowRequest.class);
+          requests.passOn(ctx);
         }));
     HboneStreams.accept(stream);
     stream.config().setAutoRead(true);
@@ -241,6 +255,61 @@ public final class Inbound implements HboneServer.Acceptor {
       this.principal = principal;
       this.serviceKey = service.key();
       this.sourceAuthority = Hbone.authority(source);
+    }
+
+    /** Whether a service port carries opaque TCP by its name ({@code tcp*}, {@code tls*}, {@code https*}), as Istio reads port names. */
+    static boolean opaque(Service service, int port) {
+      String name = service.port(port).map(ServicePort::name).orElse("");
+      return name.startsWith("tcp") || name.startsWith("tls") || name.startsWith("https");
+    }
+
+    /**
+     * Passes the stream's bytes (from after {@code ctx}) on as TCP to an endpoint of the service,
+     * chosen by the service's TrafficPolicy picker among endpoints not ejected, once L4 authorization
+     * allows it; holds what arrives until the upstream stream is open.
+     */
+    void passOn(ChannelHandlerContext ctx) {
+      Channel client = ctx.channel();
+      client.config().setAutoRead(false);
+      Hold hold = new Hold();
+      ctx.pipeline().addAfter(ctx.name(), "tcp-hold", hold);
+      WaypointView current = current();
+      RequestAuthorization.Verdict verdict = current.authorizations().forService(service.namespace(), service.name())
+          .checkConnection(principal, port);
+      if (!verdict.allowed()) {
+        LOG.info("TCP connection from {} ({}) to {}:{} denied: {}", source, principal, serviceKey, port, verdict.reason());
+        client.close();
+        return;
+      }
+      Endpoints endpoints = shared.endpoints().get(current, serviceKey, port);
+      if (endpoints.uids().isEmpty()) {
+        LOG.warn("TCP connection from {} to {}:{}: no healthy endpoint, closed", source, serviceKey, port);
+        client.close();
+        return;
+      }
+      ResolvedPolicy policy = current.trafficPolicies(states).forService(serviceKey);
+      List<String> in = policy.outliers().map(o -> o.available(endpoints.uids())).orElse(endpoints.uids());
+      Endpoints.Target t = endpoints.target(in.get(policy.picker().pick(in, shared.random())));
+      Upstream.AppKey key = new Upstream.AppKey(new Upstream.Key(t.identity(), t.agent()), t.address(), source.getAddress(),
+          Upstream.Protocol.TCP);
+      upstream.tunnel(client.eventLoop(), key, shared.clientTls().get()).addListener(f -> {
+        if (!f.isSuccess()) {
+          LOG.warn("TCP connection from {} to {}: upstream {} failed: {}", source, serviceKey, t.authority(), f.cause().getMessage());
+          client.close();
+          return;
+        }
+        Http2StreamChannel up = (Http2StreamChannel) f.getNow();
+        if (!client.isActive()) {
+          up.close();
+          return;
+        }
+        up.pipeline().addLast("bytes", new StreamBytes());
+        long[] bytes = new long[2];
+        telemetry.tcpOpened(principal, serviceKey);
+        TcpRelay.join(client, up, n -> bytes[0] += n, n -> bytes[1] += n,
+            () -> telemetry.tcpClosed(principal, serviceKey, sourceAuthority, t.authority(), bytes[0], bytes[1]));
+        hold.replay(client.pipeline().context(hold));
+      });
     }
 
     /** The service port's routing table in {@code current}, looked up once per view. */

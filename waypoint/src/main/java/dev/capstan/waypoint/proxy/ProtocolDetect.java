@@ -10,7 +10,8 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.function.Consumer;
 
 /**
- * Tells HTTP/2 (prior knowledge: the client starts with the connection preface) from HTTP/1.1 by
+ * Tells HTTP/2 (prior knowledge: the client starts with the connection preface) from HTTP/1.1, and
+ * both from TLS (a handshake record, first byte 22: the app's own TLS, passed on as opaque TCP), by
  * the first bytes of a stream, then puts the matching handlers in its place and passes them what
  * it has read. Reads no more than the preface's 24 bytes before deciding; a stream that ends
  * before is closed.
@@ -21,12 +22,17 @@ final class ProtocolDetect extends ChannelInboundHandlerAdapter {
 
   private final Consumer<ChannelHandlerContext> http1;
   private final Consumer<ChannelHandlerContext> http2;
+  private final Consumer<ChannelHandlerContext> tls;
   private CompositeByteBuf seen;
 
+  /** TLS record type of a handshake: no HTTP/1.1 method and no HTTP/2 preface starts with it. */
+  static final int TLS_HANDSHAKE = 22;
+
   /** Each consumer adds its protocol's handlers after this one's context. */
-  ProtocolDetect(Consumer<ChannelHandlerContext> http1, Consumer<ChannelHandlerContext> http2) {
+  ProtocolDetect(Consumer<ChannelHandlerContext> http1, Consumer<ChannelHandlerContext> http2, Consumer<ChannelHandlerContext> tls) {
     this.http1 = http1;
     this.http2 = http2;
+    this.tls = tls;
   }
 
   @Override
@@ -39,12 +45,23 @@ final class ProtocolDetect extends ChannelInboundHandlerAdapter {
       seen = ctx.alloc().compositeBuffer();
     }
     seen.addComponent(true, buf);
+    if (!seen.isReadable()) {
+      return;
+    }
+    if (seen.getUnsignedByte(seen.readerIndex()) == TLS_HANDSHAKE) {
+      decided(ctx, tls);
+      return;
+    }
     int n = Math.min(seen.readableBytes(), PREFACE.readableBytes());
     boolean prefix = ByteBufUtil.equals(seen, seen.readerIndex(), PREFACE, PREFACE.readerIndex(), n);
     if (prefix && n < PREFACE.readableBytes()) {
       return; // could still be HTTP/2: wait for the rest of the preface
     }
-    (prefix ? http2 : http1).accept(ctx);
+    decided(ctx, prefix ? http2 : http1);
+  }
+
+  private void decided(ChannelHandlerContext ctx, Consumer<ChannelHandlerContext> protocol) {
+    protocol.accept(ctx);
     ByteBuf all = seen;
     seen = null;
     ctx.pipeline().remove(this);

@@ -56,7 +56,8 @@ import java.util.concurrent.TimeUnit;
 final class Upstream {
 
   /** The protocol an app connection speaks. */
-  enum Protocol { HTTP1, HTTP2 }
+  /** HTTP/1.1 and HTTP/2 app connections are reused; a TCP one carries one client's connection only. */
+  enum Protocol { HTTP1, HTTP2, TCP }
 
   /** What an HBONE connection is shared by. */
   record Key(SpiffeId destination, InetSocketAddress peer) {}
@@ -217,6 +218,15 @@ final class Upstream {
     ch.config().setAutoRead(false);
     ch.pipeline().get(Relay.class).receiver = receiver;
     return new Lease(ch, reused, giveBack);
+  }
+
+  /**
+   * A CONNECT stream of its own to {@code key.endpoint()} for one client's opaque bytes (never
+   * reused), over the loop's pooled HBONE connection to the endpoint's agent; auto-read off and
+   * nothing in its pipeline. Call on {@code loop}.
+   */
+  Future<Http2StreamChannel> tunnel(EventLoop loop, AppKey key, SslContext tls) {
+    return appStream(byLoop.computeIfAbsent(loop, l -> new Pools(l)), key, tls);
   }
 
   /** A CONNECT stream to the endpoint over a pooled HBONE connection. */

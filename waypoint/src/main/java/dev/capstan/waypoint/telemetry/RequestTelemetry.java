@@ -88,6 +88,41 @@ public final class RequestTelemetry {
     LOG.warn("{} connection from {} ended with GOAWAY {}: {}", protocol, source, error, detail);
   }
 
+  /**
+   * A TCP connection (opaque bytes: the app's own TLS, or a TCP port) the waypoint passes on:
+   * Istio's {@code istio_tcp_connections_opened_total}, and at its end {@code
+   * istio_tcp_connections_closed_total}, {@code istio_tcp_received_bytes_total} (from the client)
+   * and {@code istio_tcp_sent_bytes_total} (to it), with {@code reporter="waypoint"}.
+   */
+  public void tcpOpened(String sourcePrincipal, String service) {
+    Counter.builder("istio_tcp_connections_opened_total").tags(tcpTags(sourcePrincipal, service)).register(registry).increment();
+  }
+
+  /** The end of a connection {@link #tcpOpened} counted, with its bytes each way; one log line. */
+  public void tcpClosed(String sourcePrincipal, String service, String source, String endpoint, long received, long sent) {
+    Tags tags = tcpTags(sourcePrincipal, service);
+    Counter.builder("istio_tcp_connections_closed_total").tags(tags).register(registry).increment();
+    Counter.builder("istio_tcp_received_bytes_total").tags(tags).register(registry).increment(received);
+    Counter.builder("istio_tcp_sent_bytes_total").tags(tags).register(registry).increment(sent);
+    if (ACCESS.isInfoEnabled()) {
+      ObjectNode n = JSON.createObjectNode();
+      n.put("protocol", "tcp");
+      n.put("source", source);
+      n.put("source_principal", sourcePrincipal);
+      n.put("service", service);
+      n.put("endpoint", endpoint);
+      n.put("received_bytes", received);
+      n.put("sent_bytes", sent);
+      ACCESS.info(n.toString());
+    }
+  }
+
+  private static Tags tcpTags(String sourcePrincipal, String service) {
+    String[] dst = service.split("/", 2);
+    return Tags.of("reporter", "waypoint", "source_principal", sourcePrincipal,
+        "destination_service_namespace", dst[0], "destination_service_name", dst.length > 1 ? dst[1] : "", "request_protocol", "tcp");
+  }
+
   /** Records one finished request. */
   public void record(Entry e) {
     Meters m = meters.computeIfAbsent(new Labels(e.sourcePrincipal(), e.service(), e.status()), this::register);
