@@ -80,7 +80,8 @@ public final class Checks {
     Optional<String> xt = probes.xtTproxy();
     checks.add(xt.isPresent()
         ? Check.ok(KERNEL, "iptables TPROXY target (xt_TPROXY)", xt.get())
-        : Check.warn(KERNEL, "iptables TPROXY target (xt_TPROXY)", "not found (not loaded, no module, not built in)",
+        : Check.warn(KERNEL, "iptables TPROXY target (xt_TPROXY)", "not found (not loaded, no module, not built in)"
+            + (netAdmin ? "" : "; without CAP_NET_ADMIN the list of loaded targets may be unreadable"),
             "only iptables-based redirection needs it; Capstan's redirect uses nftables tproxy (checked above)"));
     checks.add(socketOption("IP_TRANSPARENT", probes.ipTransparent(), netAdmin,
         "the capture listeners accept connections addressed to other hosts' IPs"));

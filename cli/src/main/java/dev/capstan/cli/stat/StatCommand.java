@@ -97,11 +97,11 @@ public final class StatCommand implements Callable<Integer> {
     List<Endpoint> targets = new ArrayList<>(agents.isEmpty() && waypoints.isEmpty() ? List.of(Endpoint.parse("127.0.0.1:15020")) : agents);
     targets.addAll(waypoints);
     Http http = new Http(Duration.ofSeconds(5));
-    long started = nanoTime.getAsLong();
     List<Stats.Scrape> before = scrape(http, targets);
+    long started = nanoTime.getAsLong();
     pause.pause(window);
-    long ended = nanoTime.getAsLong();
     List<Stats.Scrape> after = scrape(http, targets);
+    long ended = nanoTime.getAsLong();
     double seconds = (ended - started) / 1e9;
     List<Row> rows = Stats.rows(before, after, seconds, reporter, Optional.ofNullable(namespace));
     Report report = new Report(seconds, reporter.name().toLowerCase(Locale.ROOT), targets.stream().map(Endpoint::toString).toList(), rows);
