@@ -90,7 +90,7 @@ public final class Checks {
   }
 
   private static Check capture(CaptureProbe.Check c, boolean netAdmin) {
-    String name = switchName(c.name());
+    String name = displayName(c.name());
     if (c.status() == CaptureProbe.Status.OK) {
       return Check.ok(KERNEL, name, c.detail());
     }
@@ -120,7 +120,7 @@ public final class Checks {
   }
 
   /** The redirect probe's terse names, as a reader of {@code capstan check} knows them. */
-  private static String switchName(String probeName) {
+  private static String displayName(String probeName) {
     switch (probeName) {
       case "nftables":
         return "nftables installed";
