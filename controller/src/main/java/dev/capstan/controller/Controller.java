@@ -207,7 +207,13 @@ public final class Controller implements AutoCloseable {
     Map<String, Object> dump = new LinkedHashMap<>();
     dump.put("name", config.name());
     dump.put("leader", leadership.isLeader());
+    dump.put("ready", ready());
     dump.put("members", hazelcast.getCluster().getMembers().stream().map(m -> m.getAddress().toString()).toList());
+    // Agents, waypoints and redirects connected to this member (`capstan status` lists them).
+    dump.put("clients", hazelcast.getClientService().getConnectedClients().stream()
+        .map(c -> Map.of("name", String.valueOf(c.getName()), "address", String.valueOf(c.getSocketAddress())))
+        .sorted(java.util.Comparator.comparing(c -> c.get("name")))
+        .toList());
     MeshSnapshot latest = distribution.latest();
     dump.put("sourceVersion", latest == null ? null : latest.version());
     Publisher.Result last = distribution.lastResult();

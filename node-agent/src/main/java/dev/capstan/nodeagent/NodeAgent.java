@@ -382,6 +382,7 @@ public final class NodeAgent implements AutoCloseable {
     dump.put("node", config.node());
     dump.put("version", index.version());
     dump.put("meshReady", mesh.ready());
+    dump.put("ready", ready());
     dump.put("trustDomain", config.trustDomain());
     dump.put("transport", transport.name());
     dump.put("tls", tls.provider().name());

@@ -150,8 +150,8 @@ public final class Waypoint implements AutoCloseable {
 
   private Object configDump() {
     WaypointView v = view();
-    return Map.of("version", v.version(), "source", controller == null ? "files" : "controller", "routes", v.routeKeys(),
-        "listen", String.valueOf(listener.localAddress()));
+    return Map.of("namespace", config.namespace(), "version", v.version(), "ready", ready(),
+        "source", controller == null ? "files" : "controller", "routes", v.routeKeys(), "listen", String.valueOf(listener.localAddress()));
   }
 
   /** Reads the mesh file and the route manifests into a view. */
