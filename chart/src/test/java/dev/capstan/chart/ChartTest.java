@@ -381,12 +381,12 @@ class ChartTest {
         .anyMatch(s -> s.startsWith("capstan_tenant_"));
   }
 
-  /** A Prometheus series name and the Micrometer names it may come from (suffixes removed one by one). */
+  /** A Prometheus series name and the Micrometer names it may come from (suffixes, base units included, removed one by one). */
   private static Set<String> baseNames(String series) {
     Set<String> out = new HashSet<>();
     String name = series;
     out.add(name);
-    for (String suffix : List.of("_bucket", "_count", "_sum", "_max", "_total", "_seconds")) {
+    for (String suffix : List.of("_bucket", "_count", "_sum", "_max", "_total", "_seconds", "_milliseconds")) {
       if (name.endsWith(suffix)) {
         name = name.substring(0, name.length() - suffix.length());
         out.add(name);

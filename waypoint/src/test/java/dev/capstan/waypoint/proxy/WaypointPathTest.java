@@ -515,7 +515,7 @@ class WaypointPathTest {
     assertThat(registry.get("istio_requests_total").tag("response_code", "200").tag("source_principal", principal)
         .tag("destination_service_name", "reviews").counter().count()).isEqualTo(3);
     assertThat(registry.get("istio_requests_total").tag("response_code", "404").counter().count()).isEqualTo(1);
-    assertThat(registry.get("istio_request_duration_milliseconds").tag("response_code", "200").timer().count()).isEqualTo(3);
+    assertThat(registry.get("istio_request_duration").tag("response_code", "200").summary().count()).isEqualTo(3);
 
     assertThat(logged).hasSize(4);
     RequestTelemetry.Entry ok = logged.get(0);
