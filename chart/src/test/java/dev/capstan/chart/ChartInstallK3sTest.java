@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -98,9 +99,16 @@ class ChartInstallK3sTest {
   @Test
   void aMeshedClientReachesAMeshedServerAndTheNodeAgentCountsIt() throws Exception {
     startClusterOrSkip();
+    // The NetworkPolicy needs the addresses the (host-network) node agents come from: the nodes' own.
+    String nodeCidrs = client.nodes().list().getItems().stream()
+        .flatMap(n -> n.getStatus().getAddresses().stream())
+        .filter(a -> "InternalIP".equals(a.getType()) && !a.getAddress().contains(":"))
+        .map(a -> a.getAddress() + "/32")
+        .collect(Collectors.joining(",", "{", "}"));
     Helm.Result install = Helm.run(List.of(Helm.binary().toString(), "install", "capstan", Helm.CHART.toString(),
         "--namespace", Helm.NAMESPACE, "--create-namespace", "--kubeconfig", kubeconfig.toString(),
-        "--set", "image.pullPolicy=Never", "--set", "controller.replicas=1", "--wait", "--timeout", "5m"), 360);
+        "--set", "image.pullPolicy=Never", "--set", "controller.replicas=1",
+        "--set", "networkPolicy.nodeCidrs=" + nodeCidrs, "--wait", "--timeout", "5m"), 360);
     assertThat(install.exit()).as(install.stdout() + install.stderr()).isZero();
 
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(APP_NAMESPACE)

@@ -73,7 +73,7 @@ class ChartTest {
 
     assertThat(defaults.kinds()).containsExactlyInAnyOrder("CustomResourceDefinition", "ServiceAccount", "ConfigMap",
         "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment", "DaemonSet",
-        "PodDisruptionBudget");
+        "PodDisruptionBudget", "NetworkPolicy");
     assertThat(all.kinds()).contains("PodMonitor");
     assertThat(all.objects.size()).isEqualTo(defaults.objects.size() + 3);
   }
@@ -104,6 +104,13 @@ class ChartTest {
     assertThat(zero.stderr()).contains("controller.replicas");
     assertThat(mark.exit()).isNotZero();
     assertThat(mark.stderr()).contains("agentMark");
+    Helm.Result cidr = Helm.helm("template", "capstan", Helm.CHART.toString(), "--set", "networkPolicy.nodeCidrs={10.0.0.0}");
+    Helm.Result peer = Helm.helm("template", "capstan", Helm.CHART.toString(), "--set", Helm.NODE_CIDRS,
+        "--set", "networkPolicy.metricsFrom[0].namespaceSelectr.matchLabels.a=b");
+    assertThat(cidr.exit()).isNotZero();
+    assertThat(cidr.stderr()).contains("nodeCidrs");
+    assertThat(peer.exit()).isNotZero();
+    assertThat(peer.stderr()).contains("namespaceSelectr");
   }
 
   @Test
@@ -261,6 +268,47 @@ class ChartTest {
     assertThat(grants(local, "coordination.k8s.io", "leases", "update")).isTrue();
     assertThat(grants(local, "discovery.k8s.io", "endpointslices", "list")).as("Hazelcast discovery").isTrue();
   }
+
+  @Test
+  void withoutWaypointDeploymentTheControllerCanWriteNothingClusterWideButTokenReviews() {
+    ClusterRole off = Rendered.parse(Helm.template("controller.waypoints.deploy=false"))
+        .one(ClusterRole.class, "capstan-controller");
+
+    for (String resource : WAYPOINT_OBJECTS.keySet()) {
+      for (String verb : List.of("create", "patch", "update")) {
+        assertThat(grants(off, WAYPOINT_OBJECTS.get(resource), resource, verb)).as(verb + " " + resource).isFalse();
+      }
+    }
+    assertThat(off.getRules()).allSatisfy(r -> {
+      assertThat(r.getResources()).doesNotContain("deployments", "serviceaccounts", "configmaps");
+      if (!r.getResources().equals(List.of("tokenreviews"))) {
+        assertThat(r.getVerbs()).as(r.getResources().toString()).isSubsetOf("get", "list", "watch");
+      }
+    });
+  }
+
+  @Test
+  void theWaypointDeployerGetsExactlyTheVerbsItUsesOnTheObjectsItRuns() {
+    ClusterRole on = defaults.one(ClusterRole.class, "capstan-controller");
+
+    // WaypointDeployer: get by name, create when absent, edit (a JSON patch) when owned and changed.
+    for (Map.Entry<String, String> object : WAYPOINT_OBJECTS.entrySet()) {
+      Set<String> writing = new HashSet<>();
+      on.getRules().stream()
+          .filter(r -> r.getApiGroups().contains(object.getValue()) && r.getResources().contains(object.getKey()))
+          .filter(r -> !Set.of("get", "list", "watch").containsAll(r.getVerbs()))
+          .forEach(r -> writing.addAll(r.getVerbs()));
+      assertThat(writing).as(object.getKey()).containsExactlyInAnyOrder("get", "create", "patch");
+    }
+    for (String unread : List.of("deployments", "serviceaccounts", "configmaps")) {
+      assertThat(grants(on, WAYPOINT_OBJECTS.get(unread), unread, "list")).as(unread).isFalse();
+      assertThat(grants(on, WAYPOINT_OBJECTS.get(unread), unread, "watch")).as(unread).isFalse();
+    }
+  }
+
+  /** The kinds of object WaypointDeployer writes, by resource, with their API group. */
+  private static final Map<String, String> WAYPOINT_OBJECTS = Map.of(
+      "deployments", "apps", "services", "", "serviceaccounts", "", "configmaps", "");
 
   private static boolean grants(HasMetadata role, String group, String resource, String verb) {
     List<PolicyRule> rules = role instanceof ClusterRole c ? c.getRules() : ((Role) role).getRules();

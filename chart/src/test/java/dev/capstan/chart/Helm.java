@@ -66,10 +66,16 @@ final class Helm {
     return run(command, 120);
   }
 
-  /** {@code helm template} of the chart (CRDs included) in {@link #NAMESPACE}, with extra {@code --set} values. */
+  /** The one value the chart requires (while {@code networkPolicy.enabled}, its default): the nodes' CIDRs. */
+  static final String NODE_CIDRS = "networkPolicy.nodeCidrs={10.0.0.0/16,192.168.7.0/24}";
+
+  /**
+   * {@code helm template} of the chart (CRDs included) in {@link #NAMESPACE}, with {@link #NODE_CIDRS}
+   * and extra {@code --set} values (which come later, so they win).
+   */
   static String template(String... sets) {
     List<String> args = new ArrayList<>(List.of("template", "capstan", CHART.toString(), "--namespace", NAMESPACE,
-        "--include-crds"));
+        "--include-crds", "--set", NODE_CIDRS));
     for (String set : sets) {
       args.add("--set");
       args.add(set);
