@@ -258,6 +258,9 @@ class ChartTest {
     }
     assertThat(grants(cluster, "gateway.networking.k8s.io", "httproutes", "watch")).isTrue();
     assertThat(grants(cluster, "apps", "deployments", "create")).isTrue();
+    assertThat(grants(cluster, "apps", "deployments", "watch")).as("Waypoints' readiness").isTrue();
+    assertThat(grants(cluster, "capstan.dev", "waypoints/status", "update")).as("Waypoints' status").isTrue();
+    assertThat(grants(cluster, "capstan.dev", "waypoints", "update")).as("the spec stays the user's").isFalse();
     assertThat(grants(local, "coordination.k8s.io", "leases", "update")).isTrue();
     assertThat(grants(local, "discovery.k8s.io", "endpointslices", "list")).as("Hazelcast discovery").isTrue();
   }
