@@ -265,6 +265,9 @@ class ChartTest {
     }
     assertThat(grants(cluster, "gateway.networking.k8s.io", "httproutes", "watch")).isTrue();
     assertThat(grants(cluster, "apps", "deployments", "create")).isTrue();
+    assertThat(grants(cluster, "apps", "deployments", "watch")).as("Waypoints' readiness").isTrue();
+    assertThat(grants(cluster, "capstan.dev", "waypoints/status", "update")).as("Waypoints' status").isTrue();
+    assertThat(grants(cluster, "capstan.dev", "waypoints", "update")).as("the spec stays the user's").isFalse();
     assertThat(grants(local, "coordination.k8s.io", "leases", "update")).isTrue();
     assertThat(grants(local, "discovery.k8s.io", "endpointslices", "list")).as("Hazelcast discovery").isTrue();
   }
@@ -280,11 +283,13 @@ class ChartTest {
       }
     }
     assertThat(off.getRules()).allSatisfy(r -> {
-      assertThat(r.getResources()).doesNotContain("deployments", "serviceaccounts", "configmaps");
-      if (!r.getResources().equals(List.of("tokenreviews"))) {
+      assertThat(r.getResources()).doesNotContain("serviceaccounts", "configmaps");
+      // the status writer's: Waypoints' status, whoever deploys them (read from their Deployments)
+      if (!r.getResources().equals(List.of("tokenreviews")) && !r.getResources().equals(List.of("waypoints/status"))) {
         assertThat(r.getVerbs()).as(r.getResources().toString()).isSubsetOf("get", "list", "watch");
       }
     });
+    assertThat(grants(off, "capstan.dev", "waypoints/status", "update")).isTrue();
   }
 
   @Test
@@ -300,7 +305,9 @@ class ChartTest {
           .forEach(r -> writing.addAll(r.getVerbs()));
       assertThat(writing).as(object.getKey()).containsExactlyInAnyOrder("get", "create", "patch");
     }
-    for (String unread : List.of("deployments", "serviceaccounts", "configmaps")) {
+    // Deployments are watched by the status writer (Waypoints' readiness), never listed for the others
+    assertThat(grants(on, "apps", "deployments", "watch")).isTrue();
+    for (String unread : List.of("serviceaccounts", "configmaps")) {
       assertThat(grants(on, WAYPOINT_OBJECTS.get(unread), unread, "list")).as(unread).isFalse();
       assertThat(grants(on, WAYPOINT_OBJECTS.get(unread), unread, "watch")).as(unread).isFalse();
     }

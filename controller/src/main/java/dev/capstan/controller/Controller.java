@@ -25,6 +25,7 @@ import dev.capstan.controller.source.ManifestSource;
 import dev.capstan.controller.source.MeshSource;
 import dev.capstan.controller.waypoint.WaypointDeployer;
 import dev.capstan.controller.waypoint.WaypointManifests;
+import dev.capstan.controller.waypoint.WaypointStatusWriter;
 import dev.capstan.core.admin.AdminServers;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.model.Workload;
@@ -67,10 +68,12 @@ public final class Controller implements AutoCloseable {
   private final AdminServers admin;
   private final Placements placements;
   private final Optional<WaypointDeployer> waypoints;
+  private final Optional<WaypointStatusWriter> waypointStatus;
 
   private Controller(ControllerConfig config, PrometheusMeterRegistry registry, HazelcastInstance hazelcast,
       Leadership leadership, Distribution distribution, MeshSource source, Optional<KubernetesClient> kubernetes,
-      Vertx vertx, CaServer ca, AdminServers admin, Placements placements, Optional<WaypointDeployer> waypoints) {
+      Vertx vertx, CaServer ca, AdminServers admin, Placements placements, Optional<WaypointDeployer> waypoints,
+      Optional<WaypointStatusWriter> waypointStatus) {
     this.config = config;
     this.registry = registry;
     this.hazelcast = hazelcast;
@@ -83,6 +86,7 @@ public final class Controller implements AutoCloseable {
     this.admin = admin;
     this.placements = placements;
     this.waypoints = waypoints;
+    this.waypointStatus = waypointStatus;
   }
 
   /**
@@ -111,10 +115,17 @@ public final class Controller implements AutoCloseable {
             config.waypoints().imagePullPolicy(), config.trustDomain(), config.hazelcast().clusterName(),
             config.waypoints().members()), leadership, k::waypoint, config.waypoints().resync()))
         : Optional.empty();
+    // In a cluster the leader reports each Waypoint's conditions in its status.
+    Optional<WaypointStatusWriter> waypointStatus = source instanceof KubernetesSource k
+        ? Optional.of(new WaypointStatusWriter(kubernetes.orElseThrow(), leadership, WaypointStatusWriter.Caches.of(k),
+            new WaypointStatusWriter.Settings(k.options().namespaces(), config.waypoints().deploy(),
+                config.waypoints().resync(), Duration.ofSeconds(10)), clock))
+        : Optional.empty();
     source.start(snapshot -> {
       placements.update(snapshot);
       distribution.offer(snapshot);
       waypoints.ifPresent(w -> w.offer(snapshot));
+      waypointStatus.ifPresent(w -> w.offer(snapshot));
     });
 
     CaConfig caConfig = new CaConfig(config.trustDomain(), config.namespace(), "capstan-controller",
@@ -134,7 +145,7 @@ public final class Controller implements AutoCloseable {
     AdminServers admin = AdminServers.start(vertx, config.admin(), registry::scrape,
         () -> self[0].configDump(), () -> self[0] != null && self[0].ready());
     Controller controller = new Controller(config, registry, hazelcast, leadership, distribution, source, kubernetes,
-        vertx, ca, admin, placements, waypoints);
+        vertx, ca, admin, placements, waypoints, waypointStatus);
     self[0] = controller;
     LOG.info("controller {} started: Hazelcast {} (cluster {}), CA on port {}, source {}", config.name(),
         hazelcast.getCluster().getLocalMember().getAddress(), config.hazelcast().clusterName(), ca.port(),
@@ -256,6 +267,7 @@ public final class Controller implements AutoCloseable {
     ca.close();
     source.close();
     waypoints.ifPresent(WaypointDeployer::close);
+    waypointStatus.ifPresent(WaypointStatusWriter::close);
     leadership.close();
     distribution.close();
     hazelcast.shutdown();

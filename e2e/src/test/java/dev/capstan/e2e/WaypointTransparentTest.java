@@ -36,20 +36,20 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code curl} (HTTP/2 with prior knowledge, and HTTP/1.1) and {@code nghttp}; the backends answer
  * HTTP/1.1 with their version and the path they got.
  *
- * <p>The waypoint is a pod of its own: namespace and IP (10.1.1.x, hanging off node1's network),
- * a workload of the mesh with service account {@code waypoint}, endpoint of the service {@code
- * waypoint} exposing 15008, running {@code capstan-waypoint.jar} ({@link CapstanMesh#startWaypoint}).
- * Its manifest names a node where no redirect or agent runs ({@link #WAYPOINT_NODE}): today the
- * redirect captures every workload of its node, waypoint pods included, and a captured waypoint's
- * own tunnels to the endpoints are re-tunnelled by the agent and fail (docs/e2e.md "Waypoint").
+ * <p>The waypoint is a pod of its own: namespace and IP (10.1.2.x, on node2, beside the backends,
+ * where a redirect and an agent run), labelled {@code capstan.dev/waypoint: waypoint} as the
+ * controller labels a waypoint's pods, a workload of the mesh with service account {@code
+ * waypoint}, endpoint of the service {@code waypoint} exposing 15008, running {@code
+ * capstan-waypoint.jar} ({@link CapstanMesh#startWaypoint}). Node2 does not capture it
+ * (docs/redirect.md "Waypoint pods"): node1's tunnel reaches the waypoint itself, not node2's agent,
+ * and the waypoint's own tunnels to the backends beside it reach node2's agent as inbound HBONE,
+ * not captured again as the waypoint's outbound.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WaypointTransparentTest {
 
   private static final String BACKEND_VIP = "10.96.0.20";
   private static final String WAYPOINT_ID = "spiffe://cluster.local/ns/shop/sa/waypoint";
-  /** The node the waypoint pod's manifest names: no redirect or agent runs for it, so nothing captures the waypoint. */
-  private static final String WAYPOINT_NODE = "waypoints";
   private static final Duration CONVERGE = Duration.ofSeconds(30);
   /** Every client command: curl and nghttp give up after this, the process is killed a little later. */
   private static final int CLIENT_SECONDS = 10;
@@ -57,7 +57,7 @@ class WaypointTransparentTest {
   @RegisterExtension
   static final TwoNodeNetwork net = TwoNodeNetwork.create()
       .pod(PodSpec.of("shop", "client-1", 1))
-      .pod(PodSpec.of("shop", "waypoint-1", 1))
+      .pod(PodSpec.of("shop", "waypoint-1", 2).label("capstan.dev/waypoint", "waypoint"))
       .pod(backend("v1"))
       .pod(backend("v2"));
 
@@ -86,8 +86,7 @@ class WaypointTransparentTest {
         .service(new MeshService("shop", "backend-v1", "10.96.0.21", Map.of("app", "backend", "version", "v1"), http))
         .service(new MeshService("shop", "backend-v2", "10.96.0.22", Map.of("app", "backend", "version", "v2"), http))
         .service(new MeshService("shop", "waypoint", "10.96.0.30", Map.of("app", "waypoint"),
-            List.of(new MeshService.Port("hbone", 15008, 15008))))
-        .scheduleAs(waypoint.name(), WAYPOINT_NODE);
+            List.of(new MeshService.Port("hbone", 15008, 15008))));
     mesh.startController();
     // The waypoint first: issuing its certificate costs a JVM start, better not beside the agents' own.
     mesh.route(waypoint, "backend", """
@@ -120,6 +119,18 @@ class WaypointTransparentTest {
     await("node1's rules capture client-1 and node2's capture both backends", () -> mesh.captureRules(net.node1()).contains(client.ip())
         && mesh.captureRules(net.node2()).contains(net.pod("backend-v1-1").ip())
         && mesh.captureRules(net.node2()).contains(net.pod("backend-v2-1").ip()));
+  }
+
+  @Test
+  @Order(0)
+  void the_waypoint_pod_is_neither_captured_nor_enrolled_on_its_node() {
+    String address = "(?<![0-9.])" + Pattern.quote(waypoint.ip()) + "(?![0-9])";
+    assertThat(mesh.captureRules(net.node2())).as("node2's capture").contains(net.pod("backend-v1-1").ip())
+        .doesNotContainPattern(address);
+    // Node2's agent holds the backends' identity, not the waypoint's, and no HBONE listener on its address.
+    String dump = mesh.agentConfigDump(net.node2());
+    assertThat(dump).contains("spiffe://cluster.local/ns/shop/sa/backend").doesNotContain(WAYPOINT_ID)
+        .doesNotContainPattern("\"hbone " + address + "\"");
   }
 
   @Test

@@ -268,6 +268,60 @@ public final class KubernetesSource implements MeshSource {
     return Optional.empty();
   }
 
+  /** Every Waypoint resource in the informer caches, whatever its namespace (the status writer reports on each). */
+  public List<WaypointResource> waypoints() {
+    return waypoints.list();
+  }
+
+  /** Whether the namespace is enrolled in the mesh, by the informer cache. */
+  public boolean enrolled(String namespace) {
+    for (SharedIndexInformer<Namespace> informer : namespaces.informers) {
+      Namespace n = informer.getStore().getByKey(Cache.namespaceKeyFunc(null, namespace));
+      if (n != null) {
+        return !Translator.enrolledNamespaces(List.of(n)).isEmpty();
+      }
+    }
+    return false;
+  }
+
+  /** A Service from the informer cache. */
+  public Optional<Service> service(String namespace, String name) {
+    String key = Cache.namespaceKeyFunc(namespace, name);
+    for (SharedIndexInformer<Service> informer : services.informers) {
+      Service s = informer.getStore().getByKey(key);
+      if (s != null) {
+        return Optional.of(s);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Calls {@code listener} after every event on a Waypoint resource, status updates included (on
+   * an informer's thread: it must only hand work over). The mesh itself changes only when the
+   * Waypoint's model does; the status writer also reports on Waypoints the mesh leaves out.
+   */
+  public void onWaypointEvent(Runnable listener) {
+    Objects.requireNonNull(listener, "listener");
+    ResourceEventHandler<WaypointResource> handler = new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(WaypointResource obj) {
+        listener.run();
+      }
+
+      @Override
+      public void onUpdate(WaypointResource oldObj, WaypointResource newObj) {
+        listener.run();
+      }
+
+      @Override
+      public void onDelete(WaypointResource obj, boolean deletedFinalStateUnknown) {
+        listener.run();
+      }
+    };
+    waypoints.informers.forEach(i -> i.addEventHandler(handler));
+  }
+
   /** Whether every informer has listed its objects once. */
   public boolean hasSynced() {
     return all().stream().allMatch(SharedIndexInformer::hasSynced);

@@ -290,23 +290,47 @@ public final class Translator {
       }
       String namespace = r.getMetadata().getNamespace();
       String name = r.getMetadata().getName();
-      WaypointSpec spec = r.getSpec() == null ? new WaypointSpec(null, null, null, null) : r.getSpec();
-      String type = spec.trafficType() == null ? Waypoint.TrafficType.SERVICE.value() : spec.trafficType();
-      Optional<Waypoint.TrafficType> trafficType = Waypoint.TrafficType.of(type);
-      int replicas = spec.replicas() == null ? 1 : spec.replicas();
-      if (trafficType.isEmpty() || replicas < 0 || replicas > WaypointSpec.MAX_REPLICAS || !DNS_LABEL.matcher(name).matches()) {
-        LOG.warn("Waypoint {}/{} left out: trafficType must be service, workload, all or none (got '{}'), replicas 0 to {}"
-            + " (got {}), the name a DNS label", namespace, name, type, WaypointSpec.MAX_REPLICAS, replicas);
+      Optional<String> problem = waypointProblem(r);
+      if (problem.isPresent()) {
+        LOG.warn("Waypoint {}/{} left out: {}", namespace, name, problem.get());
         continue;
       }
+      WaypointSpec spec = r.getSpec() == null ? new WaypointSpec(null, null, null, null) : r.getSpec();
+      Waypoint.TrafficType trafficType = spec.trafficType() == null ? Waypoint.TrafficType.SERVICE
+          : Waypoint.TrafficType.of(spec.trafficType()).orElseThrow();
+      int replicas = spec.replicas() == null ? 1 : spec.replicas();
       WaypointSpec.Resources res = spec.resources();
       Waypoint.Compute compute = res == null ? Waypoint.Compute.NONE
           : new Waypoint.Compute(withoutNulls(res.requests()), withoutNulls(res.limits()));
       String serviceAccount = isBlank(spec.serviceAccount()) ? name : spec.serviceAccount();
-      out.add(new Waypoint(namespace, name, serviceAccount, replicas, compute, trafficType.get()));
+      out.add(new Waypoint(namespace, name, serviceAccount, replicas, compute, trafficType));
     }
     out.sort(Comparator.comparing(Waypoint::namespace).thenComparing(Waypoint::name));
     return out;
+  }
+
+  /**
+   * What makes a Waypoint resource unusable, naming the field, or empty when it is valid: a name
+   * that is not a DNS label (it also names the waypoint's Service), an unknown {@code
+   * spec.trafficType}, {@code spec.replicas} out of range. The CRD schema refuses all of these;
+   * one may still reach the controller (an older CRD, a schema bypassed). Such a Waypoint is left
+   * out of the mesh, and its status says why ({@code Accepted=False}, reason {@code Invalid}).
+   */
+  public static Optional<String> waypointProblem(WaypointResource r) {
+    String name = r.getMetadata() == null ? null : r.getMetadata().getName();
+    WaypointSpec spec = r.getSpec() == null ? new WaypointSpec(null, null, null, null) : r.getSpec();
+    List<String> problems = new ArrayList<>();
+    if (name == null || !DNS_LABEL.matcher(name).matches()) {
+      problems.add("metadata.name: '" + name + "' is not a DNS label (it also names the waypoint's Service)");
+    }
+    if (spec.trafficType() != null && Waypoint.TrafficType.of(spec.trafficType()).isEmpty()) {
+      String shown = spec.trafficType().length() > 40 ? spec.trafficType().substring(0, 40) + "…" : spec.trafficType();
+      problems.add("spec.trafficType: '" + shown + "' is not one of service, workload, all, none");
+    }
+    if (spec.replicas() != null && (spec.replicas() < 0 || spec.replicas() > WaypointSpec.MAX_REPLICAS)) {
+      problems.add("spec.replicas: " + spec.replicas() + " is not between 0 and " + WaypointSpec.MAX_REPLICAS);
+    }
+    return problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems));
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.capstan.controller.source.crd.WaypointResource;
 import dev.capstan.controller.source.crd.WaypointSpec;
+import dev.capstan.controller.source.crd.WaypointStatus;
 import dev.capstan.core.model.Waypoint;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
@@ -72,5 +73,23 @@ class WaypointCrdTest {
     Pattern quantity = Pattern.compile(resources.getProperties().get("limits").getAdditionalProperties().getSchema().getPattern());
     assertThat(quantity.matcher("128Mi").matches()).isTrue();
     assertThat(quantity.matcher("lots").matches()).isFalse();
+  }
+
+  @Test
+  void status_is_a_subresource_whose_schema_matches_the_status_records() throws IOException {
+    CustomResourceDefinitionVersion version = crd().getSpec().getVersions().get(0);
+    JSONSchemaProps status = version.getSchema().getOpenAPIV3Schema().getProperties().get("status");
+    JSONSchemaProps condition = status.getProperties().get("conditions").getItems().getSchema();
+
+    assertThat(version.getSubresources().getStatus()).as("written through /status only").isNotNull();
+    assertThat(status.getProperties().keySet()).containsExactlyInAnyOrder(components(WaypointStatus.class));
+    assertThat(condition.getProperties().keySet()).containsExactlyInAnyOrder(components(WaypointStatus.Condition.class));
+    assertThat(status.getProperties().get("addresses").getItems().getSchema().getProperties().keySet())
+        .containsExactlyInAnyOrder(components(WaypointStatus.Address.class));
+    Pattern reason = Pattern.compile(condition.getProperties().get("reason").getPattern());
+    for (String r : new String[] {"Accepted", "Invalid", "UnsupportedTrafficType", "NamespaceNotEnrolled", "Programmed",
+        "Pending", "NoResources", "NotOwned", "AddressNotAssigned"}) {
+      assertThat(reason.matcher(r).matches()).as(r).isTrue();
+    }
   }
 }

@@ -130,7 +130,8 @@ public final class CapstanMesh {
    * Makes the manifests (and waypoints' mesh files) say that {@code pod} is scheduled on {@code
    * nodeName} instead of the node whose network it hangs off. A node name no agent or redirect
    * runs for means: a workload of the mesh whose traffic no node captures (how the e2e waypoint
-   * runs today, see docs/e2e.md "Waypoint"). Call {@link #publish()} once running.
+   * ran before waypoint pods were exempt from capture, docs/e2e.md "Waypoint"). Call {@link
+   * #publish()} once running.
    */
   public synchronized CapstanMesh scheduleAs(String pod, String nodeName) {
     nodeNames.put(pod, nodeName);

@@ -122,11 +122,18 @@ public final class MeshIndex {
     return snapshot.version();
   }
 
+  /**
+   * The enrolled workload at {@code ip}: a connection's source or destination this agent may
+   * carry. A waypoint's pods are known ({@link #pick} reaches them as their Service's endpoints,
+   * {@link #isWaypointOf} recognises them) but are not enrolled ({@link Workload#captured()}):
+   * never a source, a local destination, nor an identity this agent holds.
+   */
   public Optional<Workload> workloadByIp(InetAddress ip) {
-    return Optional.ofNullable(workloadsByIp.get(ip));
+    Workload w = workloadsByIp.get(ip);
+    return w != null && w.captured() ? Optional.of(w) : Optional.empty();
   }
 
-  /** The workload at {@code ip} if it runs on {@code node}. */
+  /** The enrolled workload at {@code ip} if it runs on {@code node}. */
   public Optional<Workload> localWorkload(InetAddress ip, String node) {
     return workloadByIp(ip).filter(w -> w.node().equals(node));
   }
@@ -143,9 +150,9 @@ public final class MeshIndex {
     return policiesByNamespace.getOrDefault(namespace, List.of());
   }
 
-  /** The workloads hosted on {@code node}. */
+  /** The enrolled workloads hosted on {@code node} (a waypoint's pods are not). */
   public List<Workload> workloadsOn(String node) {
-    return snapshot.workloads().stream().filter(w -> w.node().equals(node)).toList();
+    return snapshot.workloads().stream().filter(w -> w.node().equals(node) && w.captured()).toList();
   }
 
   /** The SPIFFE identity of a workload. */

@@ -124,7 +124,10 @@ public final class Reconciler {
     appliedListing = null;
   }
 
-  /** The pods of this node, each IPv4 address resolved to its interface. */
+  /**
+   * The enrolled pods of this node, each IPv4 address resolved to its interface. A waypoint's
+   * pods are left out ({@link Workload#captured()}): their HBONE, inbound and outbound, is theirs.
+   */
   List<CapturedPod> desiredPods(List<Workload> mesh) {
     List<CapturedPod> pods = new ArrayList<>();
     for (Workload w : mesh) {
@@ -132,6 +135,10 @@ public final class Reconciler {
         continue;
       }
       String name = w.namespace() + "/" + w.name();
+      if (!w.captured()) {
+        LOG.debug("{}: a waypoint's pod (or opted out): not captured", name);
+        continue;
+      }
       for (String ip : w.ips()) {
         Optional<InetAddress> address = Hbone.literalIp(ip);
         if (address.isPresent() && address.get() instanceof Inet4Address v4) {

@@ -51,6 +51,24 @@ class ReconcilerTest {
   }
 
   @Test
+  void a_waypoints_pods_and_opted_out_pods_of_this_node_are_not_captured() {
+    kernel.podRoutes.put("10.1.0.4", "vwaypoint");
+    kernel.podRoutes.put("10.1.0.5", "vout");
+    Workload waypoint = new Workload("wp", "waypoint-7d9f", "shop", "waypoint", List.of("10.1.0.4"), "node1",
+        Map.of(Workload.WAYPOINT_LABEL, "waypoint"), null);
+    Workload optedOut = new Workload("out", "out", "shop", "default", List.of("10.1.0.5"), "node1",
+        Map.of(Workload.MESH_LABEL, Workload.MESH_DISABLED), null);
+
+    Reconciler.Outcome outcome = reconciler.reconcile(Optional.of(List.of(workload("web", "node1", "10.1.0.2"), waypoint,
+        optedOut)));
+
+    assertThat(outcome).isEqualTo(new Reconciler.Outcome(Action.APPLIED, 1, 0));
+    assertThat(kernel.table).contains("\"vweb\" . 10.1.0.2")
+        .doesNotContain("10.1.0.4").doesNotContain("vwaypoint")
+        .doesNotContain("10.1.0.5").doesNotContain("vout");
+  }
+
+  @Test
   void unchanged_mesh_is_not_reapplied_so_counters_survive() {
     List<Workload> mesh = List.of(workload("web", "node1", "10.1.0.2"));
     reconciler.reconcile(Optional.of(mesh));
