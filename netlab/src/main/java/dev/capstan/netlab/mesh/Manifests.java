@@ -1,6 +1,6 @@
-package dev.capstan.e2e.mesh;
+package dev.capstan.netlab.mesh;
 
-import dev.capstan.e2e.net.Pod;
+import dev.capstan.netlab.Pod;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
