@@ -132,6 +132,9 @@ public final class DemoCommand implements Callable<Integer> {
             ? TransparentMesh.start(dir, Optional.ofNullable(manifests), cleanup::mesh, out)
             : DemoMesh.start(dir, Optional.ofNullable(manifests), true);
       } catch (Exception e) {
+        if (cleanup.stopped()) {
+          return 130; // Ctrl-C during the start: the hook stopped what ran, and said so
+        }
         out.printf("capstan demo: could not start: %s%n  the logs: %s%n", e.getMessage(), logs);
         cleanup.failed();
         return 1;
@@ -207,6 +210,11 @@ public final class DemoCommand implements Callable<Integer> {
         return;
       }
       this.mesh = running;
+    }
+
+    /** Whether the cleanup ran (Ctrl-C, or the end). */
+    synchronized boolean stopped() {
+      return done;
     }
 
     /** Something failed: the run directory (its logs) stays for the reader. */

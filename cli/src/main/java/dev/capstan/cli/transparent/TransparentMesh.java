@@ -269,14 +269,14 @@ public final class TransparentMesh implements DemoSetup {
         .map(e -> String.format(Locale.ROOT, "%s %.1f s", e.getKey(), e.getValue())).collect(Collectors.joining(", ")));
     Node n1 = net.node1();
     Node n2 = net.node2();
-    out.printf("  %-14s netns %-22s %-10s controller (Hazelcast :5701, CA :15012), capstan-redirect, agent (capture)%n",
-        n1.name(), n1.netns(), n1.wireIp());
-    out.printf("  %-14s netns %-22s %-10s capstan-redirect, agent (capture)%n", n2.name(), n2.netns(), n2.wireIp());
+    int w = net.pods().stream().mapToInt(p -> p.netns().length()).max().orElse(20);
+    String row = "  %-14s netns %-" + w + "s %-15s %s%n";
+    out.printf(row, n1.name(), n1.netns(), n1.wireIp(), "controller (Hazelcast :5701, CA :15012), capstan-redirect, agent (capture)");
+    out.printf(row, n2.name(), n2.netns(), n2.wireIp(), "capstan-redirect, agent (capture)");
     for (Pod p : net.pods()) {
       String where = p.name().equals(WAYPOINT) ? WAYPOINT_NODE + " (on node1's network, not captured)" : p.node().name();
       String port = p.name().startsWith("reviews") ? ":" + REVIEWS_PORT : "";
-      out.printf("  %-14s netns %-22s %-10s %s/%s, %s%n", p.name(), p.netns(), p.ip() + port, p.namespace(),
-          p.spec().serviceAccount(), where);
+      out.printf(row, p.name(), p.netns(), p.ip() + port, p.namespace() + "/" + p.spec().serviceAccount() + ", " + where);
     }
     out.printf("  %-14s %s:%d → waypoint (capstan.dev/use-waypoint), HTTPRoute reviews%n", "reviews.reviews", REVIEWS_VIP,
         REVIEWS_PORT);
