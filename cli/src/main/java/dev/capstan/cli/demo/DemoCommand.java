@@ -172,6 +172,9 @@ public final class DemoCommand implements Callable<Integer> {
       new CountDownLatch(1).await(); // until Ctrl-C: the hook cleans up, then the JVM exits
       return 0;
     } catch (Exception | Error e) {
+      if (cleanup.stopped()) {
+        return 130; // Ctrl-C: the hook stopped everything (what failed here is that stop)
+      }
       cleanup.failed();
       throw e;
     } finally {
