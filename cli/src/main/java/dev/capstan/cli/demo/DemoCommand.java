@@ -145,7 +145,7 @@ public final class DemoCommand implements Callable<Integer> {
       Duration traffic = duration != null ? duration : INTERACTIVE_TRAFFIC;
       out.printf("traffic: %s, %d connections, %d req/s, %s%n", mesh.path(), connections, rate, format(traffic));
       out.flush();
-      Traffic frontend = mesh.traffic(connections, rate, traffic);
+      Traffic frontend = mesh.traffic();
       cleanup.frontend(frontend);
       if (!frontend.warmUp(50, Duration.ofSeconds(30))) {
         out.println("capstan demo: warning: the warm-up requests did not all succeed within 30 s; sending the traffic anyway");

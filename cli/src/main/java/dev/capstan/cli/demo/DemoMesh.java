@@ -370,7 +370,7 @@ public final class DemoMesh implements DemoSetup {
   }
 
   @Override
-  public Traffic traffic(int connections, int rate, Duration duration) {
+  public Traffic traffic() {
     return new Frontend(FRONTEND_IP, explicitProxy(), REVIEWS_TARGET);
   }
 

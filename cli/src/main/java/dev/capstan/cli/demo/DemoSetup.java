@@ -2,7 +2,6 @@ package dev.capstan.cli.demo;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.time.Duration;
 
 /**
  * A started demo mesh as {@link DemoCommand} drives it, whatever runs it: {@link DemoMesh} (one
@@ -17,8 +16,8 @@ public interface DemoSetup extends AutoCloseable {
   /** The hops a request takes, for the traffic line ({@code frontend-1 (…) → agent … → reviews v1/v2}). */
   String path();
 
-  /** The frontend's load, to warm up and run with these settings. */
-  Traffic traffic(int connections, int rate, Duration duration);
+  /** The frontend's load, to warm up and then run. */
+  Traffic traffic();
 
   /** The summary of a run: the frontend's result and what the agents' and the waypoint's metrics say. */
   Summary summarize(Frontend.Result result) throws IOException, InterruptedException;

@@ -292,7 +292,7 @@ public final class TransparentMesh implements DemoSetup {
   }
 
   @Override
-  public Traffic traffic(int connections, int rate, Duration duration) {
+  public Traffic traffic() {
     return new RemoteFrontend(frontendProcess, dir.resolve("frontend-commands"));
   }
 
