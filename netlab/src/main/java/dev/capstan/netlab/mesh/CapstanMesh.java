@@ -225,7 +225,7 @@ public final class CapstanMesh {
     writeSecret(dir.resolve("tokens.yaml"), tokenLines.toString());
     publish();
     Path config = write(dir.resolve("controller.yaml"), String.join("\n",
-        "# The e2e controller: clusterless, in node1's namespace, reachable over the wire on 10.0.0.1.",
+        "# The controller: clusterless, in node1's namespace, reachable over the wire on 10.0.0.1.",
         "name: controller-0",
         "manifests: manifests",
         "pollInterval: 500ms",
@@ -256,7 +256,7 @@ public final class CapstanMesh {
     }
     Path token = writeSecret(dir.resolve(node.name() + ".token"), tokens.get(node.name()) + "\n");
     List<String> yaml = new ArrayList<>(List.of(
-        "# The e2e node agent of " + node.name() + " (" + mode + "), in the node's namespace.",
+        "# The node agent of " + node.name() + " (" + mode + "), in the node's namespace.",
         "node: " + node.name(),
         "controller:",
         "  clusterName: " + net.runId(),
@@ -349,7 +349,7 @@ public final class CapstanMesh {
    */
   public synchronized NetnsProcess startRedirect(Node node) {
     Path config = write(dir.resolve("redirect-" + node.name() + ".yaml"), String.join("\n",
-        "# The e2e redirect of " + node.name() + ": the same ports and mark as the agent's capture block.",
+        "# The redirect of " + node.name() + ": the same ports and mark as the agent's capture block.",
         "node: " + node.name(),
         "controller:",
         "  clusterName: " + net.runId(),
