@@ -2,16 +2,18 @@ package dev.capstan.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.capstan.e2e.net.Command;
-import dev.capstan.e2e.net.NetnsProcess;
-import dev.capstan.e2e.net.Pod;
-import dev.capstan.e2e.net.PodSpec;
-import dev.capstan.e2e.net.TwoNodeNetwork;
+import dev.capstan.e2e.net.NetworkExtension;
+import dev.capstan.e2e.net.PodTools;
 import dev.capstan.e2e.net.WireCapture;
-import dev.capstan.e2e.net.WireCounters;
 import dev.capstan.e2e.net.WireCounters.Counter;
+import dev.capstan.e2e.net.WireCounters;
 import dev.capstan.e2e.tools.ConnectLoop;
 import dev.capstan.e2e.tools.TcpClient;
+import dev.capstan.netlab.Command;
+import dev.capstan.netlab.NetnsProcess;
+import dev.capstan.netlab.Pod;
+import dev.capstan.netlab.PodSpec;
+import dev.capstan.netlab.TwoNodeNetwork;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -25,17 +27,19 @@ class NetworkFixtureTest {
   private static final int ECHO = 7000;
   private static final int HTTP = 8080;
 
-  @RegisterExtension
-  static final TwoNodeNetwork net = TwoNodeNetwork.create()
+  static final TwoNodeNetwork net = NetworkExtension.network()
       .pod(PodSpec.of("shop", "client", 1))
       .pod(PodSpec.of("shop", "server", 2));
+
+  @RegisterExtension
+  static final NetworkExtension extension = new NetworkExtension(net);
 
   private static WireCounters counters;
 
   @BeforeAll
   static void startServer() {
-    net.pod("server").startEchoServer(ECHO, HTTP);
-    counters = net.wireCounters(net.node1());
+    PodTools.startEchoServer(net.pod("server"), ECHO, HTTP);
+    counters = WireCounters.install(net.node1());
   }
 
   @Test
@@ -56,7 +60,7 @@ class NetworkFixtureTest {
     Pod client = net.pod("client");
     Pod server = net.pod("server");
     counters.reset();
-    WireCapture capture = net.captureWire(net.node1(), "plain-echo");
+    WireCapture capture = WireCapture.start(net, net.node1(), "plain-echo");
 
     Command.Result r = client.runTool(TcpClient.class, server.ip(), Integer.toString(ECHO), "plaintext-canary-4711");
 
@@ -85,7 +89,7 @@ class NetworkFixtureTest {
   @Order(4)
   void a_removed_pod_is_unreachable_and_its_namespace_gone() {
     Pod extra = net.addPod(PodSpec.of("other", "extra", 2));
-    NetnsProcess echo = extra.startEchoServer(ECHO, HTTP);
+    NetnsProcess echo = PodTools.startEchoServer(extra, ECHO, HTTP);
     assertThat(net.pod("client").curl("http://" + extra.ip() + ":" + HTTP + "/").exit()).isZero();
 
     net.removePod("extra");

@@ -2,19 +2,21 @@ package dev.capstan.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.capstan.e2e.mesh.CapstanMesh;
-import dev.capstan.e2e.mesh.CapstanMesh.AgentMode;
-import dev.capstan.e2e.mesh.MeshService;
-import dev.capstan.e2e.net.Command;
-import dev.capstan.e2e.net.NetnsProcess;
-import dev.capstan.e2e.net.Node;
-import dev.capstan.e2e.net.Pod;
-import dev.capstan.e2e.net.PodSpec;
-import dev.capstan.e2e.net.TwoNodeNetwork;
+import dev.capstan.e2e.net.NetworkExtension;
+import dev.capstan.e2e.net.PodTools;
 import dev.capstan.e2e.net.WireCapture;
 import dev.capstan.e2e.net.WireCounters;
 import dev.capstan.e2e.tools.ConnectLoop;
 import dev.capstan.e2e.tools.TcpClient;
+import dev.capstan.netlab.Command;
+import dev.capstan.netlab.NetnsProcess;
+import dev.capstan.netlab.Node;
+import dev.capstan.netlab.Pod;
+import dev.capstan.netlab.PodSpec;
+import dev.capstan.netlab.TwoNodeNetwork;
+import dev.capstan.netlab.mesh.CapstanMesh;
+import dev.capstan.netlab.mesh.CapstanMesh.AgentMode;
+import dev.capstan.netlab.mesh.MeshService;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +47,7 @@ class TransparentMeshTest {
   private static final String CLIENT_ID = "spiffe://cluster.local/ns/shop/sa/client";
   private static final Duration CONVERGE = Duration.ofSeconds(30);
 
-  @RegisterExtension
-  static final TwoNodeNetwork net = TwoNodeNetwork.create()
+  static final TwoNodeNetwork net = NetworkExtension.network()
       .pod(PodSpec.of("shop", "client-1", 1))
       .pod(PodSpec.of("shop", "local-server-1", 1))
       .pod(PodSpec.of("shop", "intruder-1", 1))
@@ -54,6 +55,9 @@ class TransparentMeshTest {
       .pod(PodSpec.of("shop", "server-1", 2))
       .pod(PodSpec.of("legacy", "legacy-server-1", 2))
       .pod(PodSpec.of("shop", "optout-1", 2));
+
+  @RegisterExtension
+  static final NetworkExtension extension = new NetworkExtension(net);
 
   private static CapstanMesh mesh;
   private static Pod client;
@@ -74,12 +78,12 @@ class TransparentMeshTest {
     legacyClient = net.pod("legacy-client-1");
     legacyServer = net.pod("legacy-server-1");
     optout = net.pod("optout-1");
-    serverEcho = server.startEchoServer(7000, 8080);
-    localServer.startEchoServer(7000, 8080);
-    legacyServerEcho = legacyServer.startEchoServer(7000, 8080);
-    optoutEcho = optout.startEchoServer(7000, 8080);
+    serverEcho = PodTools.startEchoServer(server, 7000, 8080);
+    PodTools.startEchoServer(localServer, 7000, 8080);
+    legacyServerEcho = PodTools.startEchoServer(legacyServer, 7000, 8080);
+    optoutEcho = PodTools.startEchoServer(optout, 7000, 8080);
 
-    mesh = CapstanMesh.on(net)
+    mesh = CapstanMesh.on(net, NetworkExtension.launcher())
         .enroll("shop")
         .service(new MeshService("shop", "server", SERVER_VIP, Map.of("app", "server"),
             List.of(new MeshService.Port("http", 80, 8080), new MeshService.Port("echo", 7000, 7000))));
@@ -134,9 +138,9 @@ class TransparentMeshTest {
   @Test
   @Order(3)
   void between_the_nodes_only_tls_to_port_15008_is_seen() {
-    WireCounters counters = net.wireCounters(net.node1());
+    WireCounters counters = WireCounters.install(net.node1());
     counters.reset();
-    WireCapture capture = net.captureWire(net.node1(), "mesh-traffic");
+    WireCapture capture = WireCapture.start(net, net.node1(), "mesh-traffic");
     String marker = "capstan-e2e-secret-" + UUID.randomUUID();
 
     Command.Result http = client.curl("http://" + server.ip() + ":8080/" + marker, "-H", "X-Secret: " + marker);
@@ -212,7 +216,7 @@ class TransparentMeshTest {
     long outBefore = mesh.captureCounter(net.node1(), "captured_outbound");
     long inBefore = mesh.captureCounter(net.node2(), "captured_inbound") + mesh.captureCounter(net.node2(), "captured_hbone");
     String marker = "plain-" + UUID.randomUUID();
-    WireCapture capture = net.captureWire(net.node1(), "legacy-traffic");
+    WireCapture capture = WireCapture.start(net, net.node1(), "legacy-traffic");
 
     Command.Result legacyToLegacy = legacyClient.runTool(TcpClient.class, legacyServer.ip(), "7000", marker);
     Command.Result legacyToOptout = legacyClient.curl("http://" + optout.ip() + ":8080/");

@@ -2,16 +2,18 @@ package dev.capstan.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.capstan.e2e.mesh.CapstanMesh;
-import dev.capstan.e2e.mesh.CapstanMesh.AgentMode;
-import dev.capstan.e2e.mesh.MeshService;
-import dev.capstan.e2e.net.Command;
-import dev.capstan.e2e.net.NetnsProcess;
-import dev.capstan.e2e.net.Node;
-import dev.capstan.e2e.net.Pod;
-import dev.capstan.e2e.net.PodSpec;
-import dev.capstan.e2e.net.TwoNodeNetwork;
+import dev.capstan.e2e.net.NetworkExtension;
+import dev.capstan.e2e.net.PodTools;
 import dev.capstan.e2e.net.WireCounters;
+import dev.capstan.netlab.Command;
+import dev.capstan.netlab.NetnsProcess;
+import dev.capstan.netlab.Node;
+import dev.capstan.netlab.Pod;
+import dev.capstan.netlab.PodSpec;
+import dev.capstan.netlab.TwoNodeNetwork;
+import dev.capstan.netlab.mesh.CapstanMesh;
+import dev.capstan.netlab.mesh.CapstanMesh.AgentMode;
+import dev.capstan.netlab.mesh.MeshService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,12 +56,14 @@ class WaypointTransparentTest {
   /** Every client command: curl and nghttp give up after this, the process is killed a little later. */
   private static final int CLIENT_SECONDS = 10;
 
-  @RegisterExtension
-  static final TwoNodeNetwork net = TwoNodeNetwork.create()
+  static final TwoNodeNetwork net = NetworkExtension.network()
       .pod(PodSpec.of("shop", "client-1", 1))
       .pod(PodSpec.of("shop", "waypoint-1", 2).label("capstan.dev/waypoint", "waypoint"))
       .pod(backend("v1"))
       .pod(backend("v2"));
+
+  @RegisterExtension
+  static final NetworkExtension extension = new NetworkExtension(net);
 
   private static CapstanMesh mesh;
   private static Pod client;
@@ -76,11 +80,11 @@ class WaypointTransparentTest {
   static void startMesh() {
     client = net.pod("client-1");
     waypoint = net.pod("waypoint-1");
-    v1 = net.pod("backend-v1-1").startEchoServer(7000, 8080, "v1");
-    v2 = net.pod("backend-v2-1").startEchoServer(7000, 8080, "v2");
+    v1 = PodTools.startEchoServer(net.pod("backend-v1-1"), 7000, 8080, "v1");
+    v2 = PodTools.startEchoServer(net.pod("backend-v2-1"), 7000, 8080, "v2");
 
     List<MeshService.Port> http = List.of(new MeshService.Port("http", 80, 8080));
-    mesh = CapstanMesh.on(net)
+    mesh = CapstanMesh.on(net, NetworkExtension.launcher())
         .enroll("shop")
         .service(new MeshService("shop", "backend", BACKEND_VIP, Map.of("app", "backend"), http).useWaypoint("waypoint"))
         .service(new MeshService("shop", "backend-v1", "10.96.0.21", Map.of("app", "backend", "version", "v1"), http))
@@ -136,7 +140,7 @@ class WaypointTransparentTest {
   @Test
   @Order(1)
   void plain_http11_reaches_v1_through_the_waypoint_and_the_backend_agent_sees_the_waypoint() {
-    WireCounters wire = net.wireCounters(net.node1());
+    WireCounters wire = WireCounters.install(net.node1());
     wire.reset();
 
     Response r = curl("--http1.1", "http://" + BACKEND_VIP + "/api/h1");

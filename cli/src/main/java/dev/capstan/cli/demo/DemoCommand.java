@@ -1,11 +1,8 @@
 package dev.capstan.cli.demo;
 
-import java.io.IOException;
+import dev.capstan.cli.transparent.TransparentMesh;
+import dev.capstan.netlab.TwoNodeNetwork;
 import java.io.PrintWriter;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
@@ -22,8 +20,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code capstan demo}: starts {@link DemoMesh}, drives the {@link Frontend}'s traffic through it
- * with a progress line per second, prints the {@link Summary}, then either exits ({@code
+ * {@code capstan demo}: starts a {@link DemoSetup} — {@link DemoMesh} in this JVM, or with {@code
+ * --transparent} pods in network namespaces ({@link TransparentMesh}) — drives its frontend's
+ * traffic with a progress line per second, prints the {@link Summary}, then either exits ({@code
  * --duration}) or leaves the mesh up with its metrics and admin endpoints until Ctrl-C.
  */
 @Command(
@@ -34,10 +33,16 @@ import picocli.CommandLine.Option;
         + "node-b (explicit-proxy mode), the waypoint of namespace `reviews`, and the apps reviews v1 and v2 on "
         + "loopback pod addresses. The frontend pod sends requests through agent node-a, the waypoint (an HTTPRoute "
         + "splitting 90/10) and agent node-b: a progress line each second, then a summary. Without --duration: "
-        + "10 s of traffic, then everything stays up (metrics, admin) until Ctrl-C.")
+        + "10 s of traffic, then everything stays up (metrics, admin) until Ctrl-C. With --transparent (root): the "
+        + "same mesh on two nodes and four pods made of network namespaces, each part its own process, the pods' "
+        + "traffic captured by capstan-redirect's nftables rules (no proxy settings in the apps); everything it "
+        + "made is removed on exit.")
 public final class DemoCommand implements Callable<Integer> {
 
   private static final Duration INTERACTIVE_TRAFFIC = Duration.ofSeconds(10);
+  /** What a user without root reads (and nothing else happens). */
+  static final String NEEDS_ROOT =
+      "--transparent needs root (network namespaces, nftables): run with sudo, or drop --transparent";
 
   @Option(names = "--duration", paramLabel = "<duration>", converter = DurationConverter.class,
       description = "send traffic this long (e.g. 30s, 2m, 500ms), print the summary and exit: 0 when every request succeeded")
@@ -52,14 +57,21 @@ public final class DemoCommand implements Callable<Integer> {
   int rate;
 
   @Option(names = "--manifests", paramLabel = "<dir>",
-      description = "a directory with the demo's manifests (mesh.yaml, waypoint.yaml, routes.yaml) instead of those in the jar; $${hbonePort} and $${appPort} in them are filled in")
+      description = "a directory with the demo's manifests (mesh.yaml, waypoint.yaml, routes.yaml) instead of those in the jar; $${hbonePort} and $${appPort} in them are filled in. With --transparent only routes.yaml is read")
   Path manifests;
 
-  @Option(names = "--keep", description = "keep the run directory (configs, manifests, CA root, log) after exit")
+  @Option(names = "--transparent",
+      description = "root only: pods in network namespaces on two nodes, their traffic captured by the kernel (nftables TPROXY) into the node agents; every part a process of its own")
+  boolean transparent;
+
+  @Option(names = "--keep", description = "keep the run directory (configs, manifests, CA root, logs) after exit")
   boolean keep;
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
+
+  /** Whether this process may build network namespaces (tests replace it). */
+  BooleanSupplier root = TwoNodeNetwork::isRoot;
 
   private volatile Summary summary;
 
@@ -83,19 +95,30 @@ public final class DemoCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be more than 0 and at most 24h, got " + duration);
     }
     if (manifests != null) {
-      for (String name : DemoMesh.MANIFESTS) {
+      List<String> needed = transparent ? List.of(TransparentMesh.ROUTES) : DemoMesh.MANIFESTS;
+      for (String name : needed) {
         if (!Files.isRegularFile(manifests.resolve(name))) {
           throw new CommandLine.ParameterException(spec.commandLine(),
-              "--manifests " + manifests + ": " + name + " is missing (the demo reads " + String.join(", ", DemoMesh.MANIFESTS) + ")");
+              "--manifests " + manifests + ": " + name + " is missing (the demo reads " + String.join(", ", needed) + ")");
         }
       }
     }
+    if (transparent && !root.getAsBoolean()) {
+      spec.commandLine().getErr().println("capstan demo: " + NEEDS_ROOT);
+      spec.commandLine().getErr().flush();
+      return 1;
+    }
     PrintWriter out = spec.commandLine().getOut();
-    Path dir = Files.createTempDirectory("capstan-demo-");
+    Path dir = Files.createTempDirectory(transparent ? "capstan-demo-transparent-" : "capstan-demo-");
     Path log = dir.resolve("demo.log");
+    Path logs = transparent ? dir : log; // with --transparent every process has its log there
     // Before the first logger exists: the CLI's logback.xml writes everything there.
     System.setProperty("capstan.log.file", log.toString());
-    out.printf("capstan demo: starting a clusterless mesh in this JVM (run directory %s)%n", dir);
+    if (transparent) {
+      out.printf("capstan demo: starting a mesh on two nodes and four pods made of network namespaces, each part a process (run directory %s)%n", dir);
+    } else {
+      out.printf("capstan demo: starting a clusterless mesh in this JVM (run directory %s)%n", dir);
+    }
     out.flush();
     Cleanup cleanup = new Cleanup(dir, keep, out);
     // Ctrl-C (or SIGTERM) at any point: stop what runs and remove the run directory before the JVM exits.
@@ -103,22 +126,26 @@ public final class DemoCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       long began = System.nanoTime();
-      DemoMesh mesh;
+      DemoSetup mesh;
       try {
-        mesh = DemoMesh.start(dir, Optional.ofNullable(manifests), true);
+        mesh = transparent
+            ? TransparentMesh.start(dir, Optional.ofNullable(manifests), cleanup::mesh, out)
+            : DemoMesh.start(dir, Optional.ofNullable(manifests), true);
       } catch (Exception e) {
-        out.printf("capstan demo: could not start: %s%n  the log: %s%n", e.getMessage(), log);
+        if (cleanup.stopped()) {
+          return 130; // Ctrl-C during the start: the hook stopped what ran, and said so
+        }
+        out.printf("capstan demo: could not start: %s%n  the logs: %s%n", e.getMessage(), logs);
         cleanup.failed();
         return 1;
       }
       cleanup.mesh(mesh);
       out.printf(Locale.ROOT, "mesh ready in %.1f s%n", (System.nanoTime() - began) / 1e9);
-      printWhere(out, mesh);
+      mesh.describe(out);
       Duration traffic = duration != null ? duration : INTERACTIVE_TRAFFIC;
-      out.printf("traffic: frontend-1 (%s) → agent node-a → waypoint → agent node-b → reviews v1/v2, %d connections, %d req/s, %s%n",
-          DemoMesh.FRONTEND_IP, connections, rate, format(traffic));
+      out.printf("traffic: %s, %d connections, %d req/s, %s%n", mesh.path(), connections, rate, format(traffic));
       out.flush();
-      Frontend frontend = new Frontend(DemoMesh.FRONTEND_IP, mesh.explicitProxy(), DemoMesh.REVIEWS_TARGET);
+      Traffic frontend = mesh.traffic();
       cleanup.frontend(frontend);
       if (!frontend.warmUp(50, Duration.ofSeconds(30))) {
         out.println("capstan demo: warning: the warm-up requests did not all succeed within 30 s; sending the traffic anyway");
@@ -128,25 +155,26 @@ public final class DemoCommand implements Callable<Integer> {
             p.intervalRequests(), p.ok(), p.failed(), p.intervalP99Millis(), split(p.versions()));
         out.flush();
       });
-      summary = summarize(mesh, result);
+      summary = mesh.summarize(result);
       out.print(summary.render());
       boolean ok = summary.requests() > 0 && summary.failed() == 0;
       if (!ok) {
         cleanup.failed();
       }
       if (duration != null) {
-        out.println(ok ? "capstan demo: PASS, stopping" : "capstan demo: FAIL (not every request succeeded; the log: " + log + "), stopping");
+        out.println(ok ? "capstan demo: PASS, stopping" : "capstan demo: FAIL (not every request succeeded; the logs: " + logs + "), stopping");
         out.flush();
         return ok ? 0 : 1;
       }
-      out.printf("the mesh stays up: curl the endpoints above, or send a request as the frontend pod:%n"
-          + "  curl --interface %s -x http://%s -p http://%s/%n"
-          + "Ctrl-C stops it and removes %s%n", DemoMesh.FRONTEND_IP, hostPort(mesh.explicitProxy()), DemoMesh.REVIEWS_TARGET,
-          keep ? "nothing (--keep)" : dir);
+      out.print(mesh.tryIt());
+      out.printf("Ctrl-C stops it and removes %s%n", keep ? "nothing (--keep)" : dir);
       out.flush();
       new CountDownLatch(1).await(); // until Ctrl-C: the hook cleans up, then the JVM exits
       return 0;
     } catch (Exception | Error e) {
+      if (cleanup.stopped()) {
+        return 130; // Ctrl-C: the hook stopped everything (what failed here is that stop)
+      }
       cleanup.failed();
       throw e;
     } finally {
@@ -164,8 +192,8 @@ public final class DemoCommand implements Callable<Integer> {
     private final Path dir;
     private final PrintWriter out;
     private boolean keep;
-    private DemoMesh mesh;
-    private Frontend frontend;
+    private DemoSetup mesh;
+    private Traffic frontend;
     private boolean done;
 
     Cleanup(Path dir, boolean keep, PrintWriter out) {
@@ -174,15 +202,25 @@ public final class DemoCommand implements Callable<Integer> {
       this.out = out;
     }
 
-    synchronized void frontend(Frontend client) {
+    synchronized void frontend(Traffic client) {
       this.frontend = client;
     }
 
-    synchronized void mesh(DemoMesh running) {
+    /** The mesh to stop (also given while it starts, so Ctrl-C during the start stops what runs). */
+    synchronized void mesh(DemoSetup running) {
+      if (done) {
+        running.close(); // stopped already: what starts now is stopped at once
+        return;
+      }
       this.mesh = running;
     }
 
-    /** Something failed: the run directory (its log) stays for the reader. */
+    /** Whether the cleanup ran (Ctrl-C, or the end). */
+    synchronized boolean stopped() {
+      return done;
+    }
+
+    /** Something failed: the run directory (its logs) stays for the reader. */
     synchronized void failed() {
       keep = true;
     }
@@ -208,58 +246,11 @@ public final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private static void printWhere(PrintWriter out, DemoMesh mesh) {
-    List<Integer> c = mesh.controller().adminPorts();
-    List<Integer> a = mesh.agentA().adminPorts();
-    List<Integer> b = mesh.agentB().adminPorts();
-    List<Integer> w = mesh.waypoint().adminPorts();
-    out.printf("  %-22s hazelcast 127.0.0.1:%d  CA 127.0.0.1:%d%n", "controller", mesh.hazelcastPort(), mesh.controller().caPort());
-    out.printf("  %-22s explicit proxy %s  HBONE %s:%d%n", "agent node-a", hostPort(mesh.explicitProxy()),
-        DemoMesh.FRONTEND_IP, mesh.hbonePort());
-    out.printf("  %-22s HBONE %s,%s:%d%n", "agent node-b", DemoMesh.REVIEWS_V1_IP, DemoMesh.REVIEWS_V2_IP, mesh.hbonePort());
-    out.printf("  %-22s HBONE %s%n", "waypoint reviews", hostPort(mesh.waypoint().address()));
-    mesh.apps().forEach((name, app) -> out.printf("  %-22s http://%s%n", name, hostPort(app.address())));
-    out.printf("  %-22s %-38s %-38s %s%n", "", "metrics", "admin", "ready");
-    doors(out, "controller", c);
-    doors(out, "agent node-a", a);
-    doors(out, "agent node-b", b);
-    doors(out, "waypoint reviews", w);
-  }
-
-  private static void doors(PrintWriter out, String who, List<Integer> ports) {
-    out.printf("  %-22s %-38s %-38s %s%n", who, "http://127.0.0.1:" + ports.get(1) + "/metrics",
-        "http://127.0.0.1:" + ports.get(0) + "/config_dump", "http://127.0.0.1:" + ports.get(2) + "/healthz/ready");
-  }
-
-  private static String hostPort(java.net.InetSocketAddress a) {
-    return a.getAddress().getHostAddress() + ":" + a.getPort();
-  }
-
   private static String split(Map<String, Long> versions) {
     long all = versions.values().stream().mapToLong(Long::longValue).sum();
     StringBuilder b = new StringBuilder();
     versions.forEach((v, n) -> b.append(String.format(Locale.ROOT, "%s %4.1f%%  ", v, all == 0 ? 0 : 100.0 * n / all)));
     return b.toString().strip();
-  }
-
-  private static Summary summarize(DemoMesh mesh, Frontend.Result r) throws IOException, InterruptedException {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    List<Prometheus.Sample> a = Prometheus.parse(get(http, mesh.agentA().adminPorts().get(1)));
-    List<Prometheus.Sample> b = Prometheus.parse(get(http, mesh.agentB().adminPorts().get(1)));
-    List<Prometheus.Sample> w = Prometheus.parse(get(http, mesh.waypoint().adminPorts().get(1)));
-    return new Summary(r.requests(), r.ok(), r.failed(), r.elapsed().toNanos() / 1e9,
-        r.latencyMicros().getTotalCount() == 0 ? 0 : r.latencyMicros().getValueAtPercentile(50) / 1000.0,
-        r.latencyMicros().getTotalCount() == 0 ? 0 : r.latencyMicros().getValueAtPercentile(99) / 1000.0,
-        r.versions(), r.failures(), Summary.identities(b, w), Summary.bytesPerTenant(List.of(a, b)));
-  }
-
-  private static String get(HttpClient http, int port) throws IOException, InterruptedException {
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    if (response.statusCode() != 200) {
-      throw new IOException("GET http://127.0.0.1:" + port + "/metrics answered " + response.statusCode());
-    }
-    return response.body();
   }
 
   private static String format(Duration d) {

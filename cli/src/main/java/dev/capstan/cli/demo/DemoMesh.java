@@ -12,10 +12,15 @@ import dev.capstan.waypoint.Waypoint;
 import dev.capstan.waypoint.config.WaypointConfig;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +59,7 @@ import org.slf4j.LoggerFactory;
  *                                   (explicit proxy)         (HTTPRoute 90/10)                           └▶ reviews-v2 127.0.20.2
  * </pre>
  */
-public final class DemoMesh implements AutoCloseable {
+public final class DemoMesh implements DemoSetup {
 
   private static final Logger LOG = LoggerFactory.getLogger(DemoMesh.class);
 
@@ -331,6 +336,66 @@ public final class DemoMesh implements AutoCloseable {
   /** Agent A's explicit proxy, where the frontend sends CONNECT. */
   public InetSocketAddress explicitProxy() {
     return agentA.listening().get("explicit-proxy");
+  }
+
+  // ---------------------------------------------------------------- what the demo command drives
+
+  @Override
+  public void describe(PrintWriter out) {
+    List<Integer> c = controller.adminPorts();
+    out.printf("  %-22s hazelcast 127.0.0.1:%d  CA 127.0.0.1:%d%n", "controller", hazelcastPort, controller.caPort());
+    out.printf("  %-22s explicit proxy %s  HBONE %s:%d%n", "agent node-a", hostPort(explicitProxy()), FRONTEND_IP, hbonePort);
+    out.printf("  %-22s HBONE %s,%s:%d%n", "agent node-b", REVIEWS_V1_IP, REVIEWS_V2_IP, hbonePort);
+    out.printf("  %-22s HBONE %s%n", "waypoint reviews", hostPort(waypoint.address()));
+    apps.forEach((name, app) -> out.printf("  %-22s http://%s%n", name, hostPort(app.address())));
+    out.printf("  %-22s %-38s %-38s %s%n", "", "metrics", "admin", "ready");
+    doors(out, "controller", c);
+    doors(out, "agent node-a", agentA.adminPorts());
+    doors(out, "agent node-b", agentB.adminPorts());
+    doors(out, "waypoint reviews", waypoint.adminPorts());
+  }
+
+  private static void doors(PrintWriter out, String who, List<Integer> ports) {
+    out.printf("  %-22s %-38s %-38s %s%n", who, "http://127.0.0.1:" + ports.get(1) + "/metrics",
+        "http://127.0.0.1:" + ports.get(0) + "/config_dump", "http://127.0.0.1:" + ports.get(2) + "/healthz/ready");
+  }
+
+  static String hostPort(InetSocketAddress a) {
+    return a.getAddress().getHostAddress() + ":" + a.getPort();
+  }
+
+  @Override
+  public String path() {
+    return "frontend-1 (" + FRONTEND_IP + ") → agent node-a → waypoint → agent node-b → reviews v1/v2";
+  }
+
+  @Override
+  public Traffic traffic() {
+    return new Frontend(FRONTEND_IP, explicitProxy(), REVIEWS_TARGET);
+  }
+
+  @Override
+  public Summary summarize(Frontend.Result r) throws IOException, InterruptedException {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    List<Prometheus.Sample> a = Prometheus.parse(metrics(http, agentA.adminPorts().get(1)));
+    List<Prometheus.Sample> b = Prometheus.parse(metrics(http, agentB.adminPorts().get(1)));
+    List<Prometheus.Sample> w = Prometheus.parse(metrics(http, waypoint.adminPorts().get(1)));
+    return Summary.of(r, Summary.identities(b, w, "node-b"), Summary.bytesPerTenant(List.of(a, b)));
+  }
+
+  private static String metrics(HttpClient http, int port) throws IOException, InterruptedException {
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() != 200) {
+      throw new IOException("GET http://127.0.0.1:" + port + "/metrics answered " + response.statusCode());
+    }
+    return response.body();
+  }
+
+  @Override
+  public String tryIt() {
+    return String.format("the mesh stays up: curl the endpoints above, or send a request as the frontend pod:%n"
+        + "  curl --interface %s -x http://%s -p http://%s/%n", FRONTEND_IP, hostPort(explicitProxy()), REVIEWS_TARGET);
   }
 
   /** Stops everything in reverse order of start and deletes the run directory (unless kept). */

@@ -23,21 +23,23 @@ import org.HdrHistogram.Recorder;
 /**
  * The demo's {@code frontend} pod as a load generator: {@code connections} clients bound to the
  * frontend's pod address, each asking its node agent's explicit proxy for a tunnel ({@code CONNECT
- * reviews.reviews:9080}) and sending keep-alive {@code GET}s through it, paced to {@code rate}
- * requests per second in all, for {@code duration}. Latencies (microseconds) go to an HdrHistogram
+ * reviews.reviews:9080}) — or, {@link #direct}, connecting straight to the service's address as
+ * an app whose traffic the kernel redirects does — and sending keep-alive {@code GET}s through it,
+ * paced to {@code rate} requests per second in all, for {@code duration}. Latencies (microseconds) go to an HdrHistogram
  * {@link Recorder}; each answer's first words say which version served it.
  *
  * <p>Bounded: the run ends at its deadline; every socket read times out after 10 s; a failed
  * tunnel is retried at most once per 100 ms per client.
  */
-public final class Frontend {
+public final class Frontend implements Traffic {
 
   private static final int READ_TIMEOUT_MS = 10_000;
   private static final int MAX_HEAD = 16 * 1024;
   private static final int MAX_BODY = 64 * 1024;
 
   private final String sourceIp;
-  private final InetSocketAddress proxy;
+  private final InetSocketAddress dial;
+  private final boolean tunnel;
   private final String target;
   private final Recorder recorder = new Recorder(3_600_000_000L, 3);
   private final AtomicLong ok = new AtomicLong();
@@ -46,10 +48,24 @@ public final class Frontend {
   private final Map<String, LongAdder> failures = new ConcurrentHashMap<>();
   private volatile boolean stopped;
 
+  /** Clients from {@code sourceIp} through the explicit {@code proxy}, tunnelled to {@code target} ({@code host:port}). */
   public Frontend(String sourceIp, InetSocketAddress proxy, String target) {
+    this(sourceIp, proxy, true, target);
+  }
+
+  private Frontend(String sourceIp, InetSocketAddress dial, boolean tunnel, String target) {
     this.sourceIp = sourceIp;
-    this.proxy = proxy;
+    this.dial = dial;
+    this.tunnel = tunnel;
     this.target = target;
+  }
+
+  /**
+   * Clients that connect to {@code service} from wherever this JVM runs (no bind, no proxy) and
+   * send {@code host} as the {@code Host} header: the app of a pod whose traffic is captured.
+   */
+  public static Frontend direct(InetSocketAddress service, String host) {
+    return new Frontend(null, service, false, host);
   }
 
   /** One second of the run, as the progress line shows it. */
@@ -65,6 +81,7 @@ public final class Frontend {
    * for JIT compilation and the TLS handshakes between the agents and the waypoint. Gives up after
    * {@code within}; returns whether every request succeeded.
    */
+  @Override
   public boolean warmUp(int requests, Duration within) {
     long deadline = System.nanoTime() + within.toNanos();
     while (System.nanoTime() < deadline) {
@@ -86,11 +103,13 @@ public final class Frontend {
   }
 
   /** Ends the run early (the demo is stopping): clients finish their request in flight and close. */
+  @Override
   public void stop() {
     stopped = true;
   }
 
   /** Runs the traffic on {@code connections} threads; calls {@code progress} once a second on this thread. */
+  @Override
   public Result run(Duration duration, int connections, int rate, Consumer<Progress> progress) throws InterruptedException {
     long start = System.nanoTime();
     long deadline = start + duration.toNanos();
@@ -188,14 +207,19 @@ public final class Frontend {
     }
   }
 
-  /** A socket from the frontend's pod address, through the explicit proxy, tunnelled to the target. */
+  /** A socket from the frontend's pod address, through the explicit proxy, tunnelled to the target (or straight to it). */
   private Socket connect() throws IOException {
     Socket s = new Socket();
     try {
       s.setSoTimeout(READ_TIMEOUT_MS);
       s.setTcpNoDelay(true);
-      s.bind(new InetSocketAddress(InetAddress.getByName(sourceIp), 0));
-      s.connect(proxy, READ_TIMEOUT_MS);
+      if (sourceIp != null) {
+        s.bind(new InetSocketAddress(InetAddress.getByName(sourceIp), 0));
+      }
+      s.connect(dial, READ_TIMEOUT_MS);
+      if (!tunnel) {
+        return s;
+      }
       s.getOutputStream().write(("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n")
           .getBytes(StandardCharsets.US_ASCII));
       String head = readHead(s.getInputStream());

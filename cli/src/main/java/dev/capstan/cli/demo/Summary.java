@@ -21,6 +21,14 @@ public record Summary(long requests, long ok, long failed, double seconds, doubl
   /** {@code server} was reached by {@code peer} (a SPIFFE ID), as {@code reporter} saw it. */
   public record SeenIdentity(String server, String peer, String reporter) {}
 
+  /** A run's summary: the frontend's {@code result} and what the metrics said. */
+  public static Summary of(Frontend.Result r, List<SeenIdentity> identities, Map<String, Long> bytesPerTenant) {
+    return new Summary(r.requests(), r.ok(), r.failed(), r.elapsed().toNanos() / 1e9,
+        r.latencyMicros().getTotalCount() == 0 ? 0 : r.latencyMicros().getValueAtPercentile(50) / 1000.0,
+        r.latencyMicros().getTotalCount() == 0 ? 0 : r.latencyMicros().getValueAtPercentile(99) / 1000.0,
+        r.versions(), r.failures(), identities, bytesPerTenant);
+  }
+
   /** Percentage of the successful requests served by {@code version}. */
   public double splitPercent(String version) {
     long served = versions.values().stream().mapToLong(Long::longValue).sum();
@@ -31,18 +39,26 @@ public record Summary(long requests, long ok, long failed, double seconds, doubl
     return requests == 0 ? 0 : 100.0 * ok / requests;
   }
 
-  /**
-   * The identities as the metrics tell them: agent node-b's {@code istio_tcp_connections_opened_total}
-   * (reporter destination: the mTLS peer of each tunnel into a reviews pod) and the waypoint's
-   * {@code istio_requests_total} (the original client of each request it routed).
-   */
+  /** {@link #identities(List, List, String)} for the loopback demo's node-b. */
   public static List<SeenIdentity> identities(List<Prometheus.Sample> agentB, List<Prometheus.Sample> waypoint) {
+    return identities(agentB, waypoint, "node-b");
+  }
+
+  /**
+   * The identities as the metrics tell them: the reviews node's agent's {@code
+   * istio_tcp_connections_opened_total} (reporter destination: the mTLS peer of each tunnel into a
+   * reviews pod) and the waypoint's {@code istio_requests_total} (the original client of each
+   * request it routed).
+   *
+   * @param node the reviews pods' node, as the rows name it ({@code agent <node> (mTLS peer)})
+   */
+  public static List<SeenIdentity> identities(List<Prometheus.Sample> agentB, List<Prometheus.Sample> waypoint, String node) {
     List<SeenIdentity> rows = new ArrayList<>();
     Map<String, Boolean> seen = new TreeMap<>();
     for (Prometheus.Sample s : agentB) {
       if (s.name().startsWith("istio_tcp_connections_opened") && s.label("reporter").equals("destination") && s.value() > 0) {
         String server = s.label("destination_workload_namespace") + "/" + s.label("destination_workload");
-        seen.put(server + " " + s.label("source_principal") + " agent node-b (mTLS peer)", true);
+        seen.put(server + " " + s.label("source_principal") + " agent " + node + " (mTLS peer)", true);
       }
     }
     for (Prometheus.Sample s : waypoint) {

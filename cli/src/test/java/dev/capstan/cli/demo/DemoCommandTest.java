@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.capstan.cli.CapstanMain;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -30,6 +33,32 @@ class DemoCommandTest {
 
     assertThat(cli.execute("demo", option, value)).isEqualTo(2);
     assertThat(err.toString()).contains(reason);
+  }
+
+  @Test
+  void transparent_without_root_exits_1_with_one_line_saying_why_and_builds_nothing() {
+    StringWriter err = new StringWriter();
+    StringWriter out = new StringWriter();
+    picocli.CommandLine cli = CapstanMain.commandLine();
+    cli.setErr(new PrintWriter(err, true));
+    cli.setOut(new PrintWriter(out, true));
+    ((DemoCommand) cli.getSubcommands().get("demo").getCommand()).root = () -> false;
+
+    assertThat(cli.execute("demo", "--transparent", "--duration", "1s")).isEqualTo(1);
+    assertThat(err.toString()).isEqualTo("capstan demo: --transparent needs root (network namespaces, nftables): "
+        + "run with sudo, or drop --transparent" + System.lineSeparator());
+    assertThat(out.toString()).as("nothing started").isEmpty();
+  }
+
+  @Test
+  void transparent_reads_only_routes_yaml_from_manifests_and_names_it_when_missing(@TempDir Path dir) {
+    StringWriter err = new StringWriter();
+    picocli.CommandLine cli = CapstanMain.commandLine();
+    cli.setErr(new PrintWriter(err, true));
+    cli.setOut(new PrintWriter(new StringWriter(), true));
+
+    assertThat(cli.execute("demo", "--transparent", "--manifests", dir.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("routes.yaml is missing (the demo reads routes.yaml)");
   }
 
   @ParameterizedTest(name = "{0}")

@@ -1,5 +1,8 @@
 package dev.capstan.e2e.net;
 
+import dev.capstan.netlab.NetnsProcess;
+import dev.capstan.netlab.Node;
+import dev.capstan.netlab.TwoNodeNetwork;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -28,7 +31,8 @@ public final class WireCapture {
     this.pcap = pcap;
   }
 
-  static WireCapture start(TwoNodeNetwork network, Node node, String name) {
+  /** Starts tcpdump on {@code node}'s wire, writing {@code <runDir>/<name>.pcap}; returns once it captures. */
+  public static WireCapture start(TwoNodeNetwork network, Node node, String name) {
     Path pcap = network.runDir().resolve(name + ".pcap");
     // --immediate-mode and -U: each packet read and written at once (not a ring block a second
     // later); -Z root: keep writing into a root-owned directory.

@@ -1,5 +1,7 @@
 package dev.capstan.e2e.net;
 
+import dev.capstan.netlab.Command;
+import dev.capstan.netlab.Node;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -44,7 +46,7 @@ public final class WireCounters {
     this.node = node;
   }
 
-  static WireCounters install(Node node) {
+  public static WireCounters install(Node node) {
     String w = node.wireInterface();
     String ruleset = String.join("\n",
         "table ip " + TABLE + " {",

@@ -1,5 +1,6 @@
 /**
- * The test network: two nodes and their pods as network namespaces, commands and processes inside
- * them, and what the tests observe on the wire between the nodes (nftables counters, tcpdump).
+ * The e2e tests' side of the network ({@code dev.capstan.netlab}): the JUnit extension that builds
+ * and removes it, and what the tests observe on the wire between the nodes (nftables counters,
+ * tcpdump).
  */
 package dev.capstan.e2e.net;

@@ -1,6 +1,6 @@
-package dev.capstan.e2e.mesh;
+package dev.capstan.netlab.mesh;
 
-import dev.capstan.e2e.net.Pod;
+import dev.capstan.netlab.Pod;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -27,7 +27,7 @@ final class Manifests {
 
   static String render(Collection<Pod> pods, Set<String> enrolled, Set<String> optedOut, Map<String, String> nodeNames,
       Collection<MeshService> services) {
-    StringBuilder y = new StringBuilder("# Written by the e2e fixture (dev.capstan.e2e.mesh.CapstanMesh); rewritten during tests.\n");
+    StringBuilder y = new StringBuilder("# Written by dev.capstan.netlab.mesh.CapstanMesh; rewritten on every publish.\n");
     Set<String> namespaces = new TreeSet<>(enrolled);
     pods.forEach(p -> namespaces.add(p.namespace()));
     services.forEach(s -> namespaces.add(s.namespace()));
@@ -88,7 +88,7 @@ final class Manifests {
    */
   static String renderMeshFile(Collection<Pod> pods, Set<String> enrolled, Set<String> optedOut, Map<String, String> nodeNames,
       Collection<MeshService> services) {
-    StringBuilder y = new StringBuilder("# Written by the e2e fixture (dev.capstan.e2e.mesh.CapstanMesh): the waypoint's mesh view.\n");
+    StringBuilder y = new StringBuilder("# Written by dev.capstan.netlab.mesh.CapstanMesh: the waypoint's mesh view.\n");
     y.append("version: \"e2e\"\nworkloads:\n");
     List<Pod> members = pods.stream()
         .filter(p -> enrolled.contains(p.namespace()) && !optedOut.contains(p.name()))

@@ -1,4 +1,4 @@
-package dev.capstan.e2e.net;
+package dev.capstan.netlab;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,45 +11,74 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.extension.AfterAllCallback;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A JUnit 5 extension that builds two nodes and their pods as network namespaces before a test
- * class and removes every namespace and process after it, in the spirit of Armeria's
- * {@code ServerExtension}:
+ * Two nodes and their pods as network namespaces, built by {@link #start(Path)} and removed, with
+ * every process started in them, by {@link #close()} (also a JVM shutdown hook):
  *
  * <pre>{@code
- * @RegisterExtension
- * static final TwoNodeNetwork net = TwoNodeNetwork.create()
+ * TwoNodeNetwork net = TwoNodeNetwork.create(TwoNodeNetwork.Settings.of("cse2e", 'c', toolClasspath))
  *     .pod(PodSpec.of("shop", "client", 1))
  *     .pod(PodSpec.of("shop", "server", 2));
+ * net.start(runDir);
  * }</pre>
  *
  * <p>Topology: {@code node1} (10.0.0.1) and {@code node2} (10.0.0.2) joined by a veth "wire", each
  * forwarding and routing the other's pod CIDR (10.1.1.0/24, 10.1.2.0/24) over it. A pod is a
  * namespace with {@code eth0} = its IP/32 and a default route via 169.254.1.1; the host end of its
  * veth is in its node's namespace with {@code proxy_arp} and a /32 route to the pod (Calico style).
+ * Every address is inside a namespace of the network: nothing touches the namespace it runs from.
  *
- * <p>Every name starts with a per-run prefix {@code cse2e<pid><letter>}; namespaces left by runs
- * whose JVM is gone are deleted when a network starts. Without root, the class is skipped with a
- * loud {@code SKIPPED (needs root)} line (CI greps it and fails).
+ * <p>Every name starts with a per-run prefix {@code <prefix><pid><letter>}; namespaces with the
+ * same prefix left by runs whose JVM is gone are removed (what runs in them killed) when a network
+ * starts. Needs root ({@link #isRoot()}).
  */
-public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback {
-  /** The prefix of everything any run creates. */
-  public static final String PREFIX = "cse2e";
-  /** JVM options of every Java process the tests start (two shared CPUs here). */
+public final class TwoNodeNetwork implements AutoCloseable {
+  /** JVM options of every Java process of ours started in the network (two shared CPUs here). */
   public static final List<String> JVM_OPTIONS = List.of("-Xmx256m", "-XX:+UseSerialGC", "-Xshare:auto");
+  /** JVM options of the small programs started with {@link #toolCommand}: little heap, C1 only. */
+  public static final List<String> TOOL_JVM_OPTIONS = List.of("-Xmx64m", "-XX:+UseSerialGC", "-Xshare:auto",
+      "-XX:TieredStopAtLevel=1");
 
   private static final AtomicInteger RUNS = new AtomicInteger();
-  private static final Pattern OWN_NAME = Pattern.compile("^" + PREFIX + "(\\d+)[a-z]-");
+  /** The run ids of the networks of this JVM that are not closed: never stale. */
+  private static final Set<String> LIVE = ConcurrentHashMap.newKeySet();
   private static final Duration PROCESS_GRACE = Duration.ofSeconds(10);
 
+  /**
+   * What a network is named after and how it runs its programs.
+   *
+   * @param prefix the start of every namespace name ({@code cse2e}, {@code csdemo}): 2 to 8
+   *     lowercase letters or digits, a letter first; stale namespaces are found by it
+   * @param interfaceLetter the first character of every interface name (names are at most 15
+   *     characters, so the prefix does not fit)
+   * @param toolClasspath the class path of the programs {@link #toolCommand} runs
+   * @param notices told what a start cleaned up (a line each)
+   */
+  public record Settings(String prefix, char interfaceLetter, String toolClasspath, Consumer<String> notices) {
+    public Settings {
+      if (!prefix.matches("[a-z][a-z0-9]{1,7}")) {
+        throw new IllegalArgumentException("prefix must be 2 to 8 lowercase letters or digits, a letter first, got '" + prefix + "'");
+      }
+      if (interfaceLetter < 'a' || interfaceLetter > 'z') {
+        throw new IllegalArgumentException("interfaceLetter must be a lowercase letter, got '" + interfaceLetter + "'");
+      }
+    }
+
+    /** Settings whose notices go to standard output. */
+    public static Settings of(String prefix, char interfaceLetter, String toolClasspath) {
+      return new Settings(prefix, interfaceLetter, toolClasspath, System.out::println);
+    }
+  }
+
+  private final Settings settings;
+  private final Pattern ownName;
   private final String runId;
   private final String ifPrefix;
   private final List<PodSpec> declared = new ArrayList<>();
@@ -64,19 +93,21 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
   private Thread shutdownHook;
   private boolean closed;
 
-  private TwoNodeNetwork() {
+  private TwoNodeNetwork(Settings settings) {
+    this.settings = settings;
+    this.ownName = Pattern.compile("^" + settings.prefix() + "(\\d+)([a-z])-");
     long pid = ProcessHandle.current().pid();
     char run = (char) ('a' + RUNS.getAndIncrement() % 26);
-    this.runId = PREFIX + pid + run;
-    this.ifPrefix = "c" + pid + run; // interface names: at most 15 characters
+    this.runId = settings.prefix() + pid + run;
+    this.ifPrefix = settings.interfaceLetter() + Long.toString(pid) + run; // interface names: at most 15 characters
   }
 
-  /** A network with no pods yet; declare them with {@link #pod(PodSpec)}. */
-  public static TwoNodeNetwork create() {
-    return new TwoNodeNetwork();
+  /** A network with no pods yet; declare them with {@link #pod(PodSpec)}, build it with {@link #start(Path)}. */
+  public static TwoNodeNetwork create(Settings settings) {
+    return new TwoNodeNetwork(settings);
   }
 
-  /** Declares a pod built before the test class (or builds it at once if the network is up). */
+  /** Declares a pod built by {@link #start(Path)} (or builds it at once if the network is up). */
   public synchronized TwoNodeNetwork pod(PodSpec spec) {
     if (node1 == null) {
       declared.add(spec);
@@ -88,31 +119,21 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
 
   // ---------------------------------------------------------------- lifecycle
 
-  @Override
-  public void beforeAll(ExtensionContext context) {
-    String testClass = context.getRequiredTestClass().getSimpleName();
-    if (!isRoot()) {
-      System.out.println("!!!!!!!!!! " + testClass + " SKIPPED (needs root): network namespaces, veths and nftables need uid 0 !!!!!!!!!!");
-      Assumptions.assumeTrue(false, testClass + " needs root");
-    }
-    start(testClass);
-  }
-
-  @Override
-  public void afterAll(ExtensionContext context) {
-    close();
-  }
-
-  /** Builds the nodes and the declared pods; on any failure removes what was built and rethrows. */
-  public synchronized void start(String label) {
-    if (node1 != null) {
+  /**
+   * Removes stale namespaces of earlier runs, builds the nodes and the declared pods; on any
+   * failure removes what was built and rethrows.
+   *
+   * @param dir where logs and files of this run go (created)
+   */
+  public synchronized void start(Path dir) {
+    if (node1 != null || closed) {
       throw new IllegalStateException(runId + " already started");
     }
+    LIVE.add(runId);
     shutdownHook = new Thread(this::close, runId + "-cleanup");
     Runtime.getRuntime().addShutdownHook(shutdownHook);
     try {
-      runDir = Path.of(System.getProperty("capstan.e2e.logs", "target/e2e-logs")).toAbsolutePath()
-          .resolve(runId + "-" + label);
+      runDir = dir.toAbsolutePath();
       Files.createDirectories(runDir);
       removeStale();
       node1 = new Node(1, "node1", runId + "-node1", ifPrefix + "w1", "10.0.0.1", "10.1.1.0/24");
@@ -131,9 +152,11 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
   }
 
   /**
-   * Stops every process (reverse start order: TERM, KILL after a grace period) and deletes every
-   * namespace this network made. Idempotent; also the JVM shutdown hook.
+   * Stops every process (SIGTERM to all, newest first, then SIGKILL to any still running after a
+   * grace period) and deletes every namespace this network made. Idempotent; also the JVM
+   * shutdown hook.
    */
+  @Override
   public void close() {
     List<NetnsProcess> toStop;
     List<String> toDelete;
@@ -147,6 +170,7 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
     }
     List<String> problems = new ArrayList<>();
     Collections.reverse(toStop);
+    toStop.forEach(NetnsProcess::terminate);
     for (NetnsProcess p : toStop) {
       try {
         p.stop(PROCESS_GRACE);
@@ -162,6 +186,7 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
         problems.add(e.getMessage());
       }
     }
+    LIVE.remove(runId);
     if (shutdownHook != null && Thread.currentThread() != shutdownHook) {
       try {
         Runtime.getRuntime().removeShutdownHook(shutdownHook);
@@ -174,13 +199,17 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
     }
   }
 
-  // ---------------------------------------------------------------- what the tests use
+  // ---------------------------------------------------------------- what users of the network use
+
+  public Settings settings() {
+    return settings;
+  }
 
   public String runId() {
     return runId;
   }
 
-  /** Where logs, configs and captures of this run go: {@code e2e/target/e2e-logs/<runId>-<TestClass>/}. */
+  /** Where logs, configs and captures of this run go (given to {@link #start(Path)}). */
   public Path runDir() {
     return runDir;
   }
@@ -268,51 +297,24 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
     return p;
   }
 
-  /** Starts {@code java <JVM_OPTIONS> -jar <jar> <args...>} in {@code netns}. */
-  public NetnsProcess startJar(String name, String netns, Path jar, List<String> args) {
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(jar + " does not exist: build it first (./mvnw -B -pl e2e -am verify builds it)");
-    }
-    List<String> argv = new ArrayList<>();
-    argv.add(javaBinary());
-    argv.addAll(JVM_OPTIONS);
-    argv.add("-jar");
-    argv.add(jar.toString());
-    argv.addAll(args);
-    return start(name, netns, argv);
-  }
-
   /** Runs {@code argv} in {@code netns} to completion; the result whatever the exit code. */
   public Command.Result exec(String netns, Duration timeout, String... argv) {
     return Command.run(timeout, Command.inNetns(netns, List.of(argv)));
   }
 
-  /** Installs the test's nftables counters on {@code node}'s wire (table {@code ip cse2e_wire}). */
-  public WireCounters wireCounters(Node node) {
-    return WireCounters.install(node);
-  }
-
-  /** Starts tcpdump on {@code node}'s wire, writing {@code <runDir>/<name>.pcap}; returns once it captures. */
-  public WireCapture captureWire(Node node, String name) {
-    return WireCapture.start(this, node, name);
-  }
-
-  /** The command line of a tool of {@code dev.capstan.e2e.tools}, run from the test classes. */
+  /**
+   * The command line of a small program of ours ({@code tool} has a {@code main}), run from the
+   * settings' tool class path with {@link #TOOL_JVM_OPTIONS}.
+   */
   public List<String> toolCommand(Class<?> tool, List<String> args) {
-    List<String> argv = new ArrayList<>(List.of(javaBinary(), "-Xmx64m", "-XX:+UseSerialGC", "-Xshare:auto",
-        "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("capstan.e2e.testClasses", "target/test-classes"),
-        tool.getName()));
+    List<String> argv = new ArrayList<>();
+    argv.add(javaBinary());
+    argv.addAll(TOOL_JVM_OPTIONS);
+    argv.add("-cp");
+    argv.add(settings.toolClasspath());
+    argv.add(tool.getName());
     argv.addAll(args);
     return argv;
-  }
-
-  /** A jar named by a system property (set by the e2e pom's surefire configuration). */
-  public static Path jar(String property) {
-    String path = System.getProperty(property);
-    if (path == null) {
-      throw new IllegalStateException("system property " + property + " is not set: run through Maven (e2e/pom.xml sets it)");
-    }
-    return Path.of(path).toAbsolutePath().normalize();
   }
 
   /** Network namespaces whose name starts with {@code prefix}. */
@@ -377,18 +379,29 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
     }
   }
 
-  /** Deletes namespaces of earlier runs whose JVM is gone (pid in the name no longer exists). */
-  private static void removeStale() {
-    for (String ns : netnsWithPrefix(PREFIX)) {
-      Matcher m = OWN_NAME.matcher(ns);
-      if (m.find() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
-        System.out.println("e2e: removing namespace " + ns + " left by a run that is gone");
+  /**
+   * Deletes namespaces of earlier runs with this network's prefix: those whose JVM is gone (the
+   * pid in the name no longer exists), and those named after this JVM's pid that no network of
+   * this JVM owns (a killed run whose pid came round again).
+   */
+  private void removeStale() {
+    long self = ProcessHandle.current().pid();
+    for (String ns : netnsWithPrefix(settings.prefix())) {
+      Matcher m = ownName.matcher(ns);
+      if (!m.find()) {
+        continue;
+      }
+      long pid = Long.parseLong(m.group(1));
+      boolean gone = pid == self ? !LIVE.contains(settings.prefix() + pid + m.group(2)) : ProcessHandle.of(pid).isEmpty();
+      if (gone) {
+        settings.notices().accept("removing namespace " + ns + " left by a run that is gone");
         deleteNetns(ns);
       }
     }
   }
 
-  private static boolean isRoot() {
+  /** Whether this process runs as root (uid 0): network namespaces, veths and nftables need it. */
+  public static boolean isRoot() {
     try {
       Optional<String> uid = Files.readAllLines(Path.of("/proc/self/status")).stream()
           .filter(l -> l.startsWith("Uid:")).findFirst();
@@ -398,7 +411,7 @@ public final class TwoNodeNetwork implements BeforeAllCallback, AfterAllCallback
     }
   }
 
-  /** The {@code java} of the JVM running the tests (every Java process of the tests uses it). */
+  /** The {@code java} of this JVM (every Java process started in the network uses it). */
   public static String javaBinary() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }

@@ -1,4 +1,4 @@
-package dev.capstan.e2e.mesh;
+package dev.capstan.netlab.mesh;
 
 import java.util.LinkedHashMap;
 import java.util.List;

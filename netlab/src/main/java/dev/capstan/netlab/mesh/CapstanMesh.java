@@ -1,10 +1,14 @@
-package dev.capstan.e2e.mesh;
+package dev.capstan.netlab.mesh;
 
-import dev.capstan.e2e.net.Command;
-import dev.capstan.e2e.net.NetnsProcess;
-import dev.capstan.e2e.net.Node;
-import dev.capstan.e2e.net.Pod;
-import dev.capstan.e2e.net.TwoNodeNetwork;
+import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.tls.CertifiedKey;
+import dev.capstan.core.tls.Issuer;
+import dev.capstan.core.tls.Pem;
+import dev.capstan.netlab.Command;
+import dev.capstan.netlab.NetnsProcess;
+import dev.capstan.netlab.Node;
+import dev.capstan.netlab.Pod;
+import dev.capstan.netlab.TwoNodeNetwork;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -23,14 +28,17 @@ import java.util.Set;
 /**
  * Capstan on a {@link TwoNodeNetwork}, clusterless: the controller in node1's namespace (Hazelcast
  * on 10.0.0.1:5701, CA on 10.0.0.1:15012, manifests generated from the network's pods), a node
- * agent per node namespace, and (later) a {@code capstan-redirect} process per node. Every process
- * is started through the network, so the network's cleanup stops them.
+ * agent and a {@code capstan-redirect} per node namespace, waypoints as pods. Every process is
+ * started through the network (by the {@link Launcher}), so the network's cleanup stops them.
  *
  * <pre>{@code
- * CapstanMesh mesh = CapstanMesh.on(net).enroll("shop").service(MeshService.of("shop", "server", "10.96.0.10", 80, 8080));
+ * CapstanMesh mesh = CapstanMesh.on(net, launcher).enroll("shop").service(MeshService.of("shop", "server", "10.96.0.10", 80, 8080));
  * mesh.startController();
  * mesh.startAgents(AgentMode.STANDARD);
  * }</pre>
+ *
+ * <p>To start everything side by side, {@link #createRoot()} first: agents and waypoints need only
+ * the root file to start, and wait for the controller themselves.
  */
 public final class CapstanMesh {
   /** Hazelcast of the controller, on node1's wire address. */
@@ -54,7 +62,16 @@ public final class CapstanMesh {
     CAPTURE
   }
 
+  /** A waypoint's view of the mesh and its routes. */
+  public enum WaypointView {
+    /** The mesh file {@code mesh/waypoint-<pod>/mesh.yaml} written on every {@link #publish()}, and its {@code routes/} directory ({@link #route}). */
+    FILES,
+    /** The controller through Hazelcast, like the agents: routes are manifests ({@link #apply}). */
+    CONTROLLER
+  }
+
   private final TwoNodeNetwork net;
+  private final Launcher launcher;
   private final Path dir;
   private final Set<String> enrolled = new LinkedHashSet<>();
   private final Set<String> optedOut = new LinkedHashSet<>();
@@ -69,8 +86,9 @@ public final class CapstanMesh {
   private final Set<String> waypointMeshFiles = new LinkedHashSet<>();
   private int generation;
 
-  private CapstanMesh(TwoNodeNetwork net) {
+  private CapstanMesh(TwoNodeNetwork net, Launcher launcher) {
     this.net = net;
+    this.launcher = launcher;
     this.dir = net.runDir().resolve("mesh");
     SecureRandom random = new SecureRandom();
     for (Node n : net.nodes()) {
@@ -80,12 +98,12 @@ public final class CapstanMesh {
     }
   }
 
-  /** A mesh on a started network; nothing runs until {@link #startController()}. */
-  public static CapstanMesh on(TwoNodeNetwork net) {
+  /** A mesh on a started network, its programs started by {@code launcher}; nothing runs until {@link #startController()}. */
+  public static CapstanMesh on(TwoNodeNetwork net, Launcher launcher) {
     if (net.node1() == null) {
-      throw new IllegalStateException("the network is not started: use the mesh from @BeforeAll or a test");
+      throw new IllegalStateException("the network is not started: use the mesh once it is (from @BeforeAll, say)");
     }
-    return new CapstanMesh(net);
+    return new CapstanMesh(net, launcher);
   }
 
   /** Where configs, tokens, the CA and manifests of this mesh are. */
@@ -166,8 +184,40 @@ public final class CapstanMesh {
 
   // ---------------------------------------------------------------- processes
 
+  /**
+   * Makes the mesh root ({@code ca/root-cert.pem}, {@code root-key.pem}) as the controller would
+   * on its first start, which then loads it: agents and waypoints can start beside the controller
+   * instead of after it. Idempotent.
+   */
+  public synchronized Path createRoot() {
+    Path cert = rootCert();
+    if (Files.isRegularFile(cert)) {
+      return cert;
+    }
+    Issuer root = Issuer.selfSignedRoot("cluster.local", Instant.now(), Duration.ofDays(365));
+    writeSecret(cert.resolveSibling("root-key.pem"), Pem.encodeKey(root.key()));
+    write(cert, Pem.encode(root.certificate()));
+    return cert;
+  }
+
   /** Writes the controller's config, tokens and manifests, starts it in node1's namespace and waits until ready. */
-  public synchronized NetnsProcess startController() {
+  public NetnsProcess startController() {
+    NetnsProcess p = launchController();
+    awaitControllerReady();
+    return p;
+  }
+
+  /** Waits until the controller answers 200 on its readiness URL and the root exists. */
+  public void awaitControllerReady() {
+    NetnsProcess p = controller();
+    p.awaitHttp200(CONTROLLER_READY, STARTUP);
+    if (!Files.isRegularFile(rootCert())) {
+      throw new IllegalStateException("the controller is ready but wrote no " + rootCert() + "; last 50 lines:\n" + p.tail(50));
+    }
+  }
+
+  /** Writes the controller's config, tokens and manifests and starts it in node1's namespace (no wait). */
+  public synchronized NetnsProcess launchController() {
     if (controller != null) {
       throw new IllegalStateException("the controller runs already: " + controller);
     }
@@ -176,7 +226,7 @@ public final class CapstanMesh {
     writeSecret(dir.resolve("tokens.yaml"), tokenLines.toString());
     publish();
     Path config = write(dir.resolve("controller.yaml"), String.join("\n",
-        "# The e2e controller: clusterless, in node1's namespace, reachable over the wire on 10.0.0.1.",
+        "# The controller: clusterless, in node1's namespace, reachable over the wire on 10.0.0.1.",
         "name: controller-0",
         "manifests: manifests",
         "pollInterval: 500ms",
@@ -192,26 +242,22 @@ public final class CapstanMesh {
         "metrics: 10.0.0.1:19020",
         "ready: 10.0.0.1:19021",
         ""));
-    controller = net.startJar("controller", net.node1().netns(), TwoNodeNetwork.jar("capstan.e2e.controllerJar"),
-        List.of("run", "--config", config.toString()));
-    controller.awaitHttp200(CONTROLLER_READY, STARTUP);
-    if (!Files.isRegularFile(rootCert())) {
-      throw new AssertionError("the controller is ready but wrote no " + rootCert() + "; last 50 lines:\n" + controller.tail(50));
-    }
+    controller = net.start("controller", net.node1().netns(), launcher.command(Launcher.Program.CONTROLLER,
+        List.of("run", "--config", config.toString())));
     return controller;
   }
 
   /** Writes {@code node}'s agent config and token and starts the agent in the node's namespace (no wait). */
   public synchronized NetnsProcess startAgent(Node node, AgentMode mode) {
-    if (controller == null) {
-      throw new IllegalStateException("start the controller first: agents need its root certificate");
+    if (!Files.isRegularFile(rootCert())) {
+      throw new IllegalStateException("start the controller (or createRoot) first: agents need the root certificate " + rootCert());
     }
     if (agents.containsKey(node.name())) {
       throw new IllegalStateException("the agent of " + node.name() + " runs already");
     }
     Path token = writeSecret(dir.resolve(node.name() + ".token"), tokens.get(node.name()) + "\n");
     List<String> yaml = new ArrayList<>(List.of(
-        "# The e2e node agent of " + node.name() + " (" + mode + "), in the node's namespace.",
+        "# The node agent of " + node.name() + " (" + mode + "), in the node's namespace.",
         "node: " + node.name(),
         "controller:",
         "  clusterName: " + net.runId(),
@@ -244,8 +290,8 @@ public final class CapstanMesh {
   }
 
   private NetnsProcess launchAgent(Node node, Path config) {
-    return net.startJar("agent-" + node.name() + "-" + (++generation), node.netns(), TwoNodeNetwork.jar("capstan.e2e.agentJar"),
-        List.of("run", "--config", config.toString()));
+    return net.start("agent-" + node.name() + "-" + (++generation), node.netns(), launcher.command(Launcher.Program.AGENT,
+        List.of("run", "--config", config.toString())));
   }
 
   /**
@@ -304,7 +350,7 @@ public final class CapstanMesh {
    */
   public synchronized NetnsProcess startRedirect(Node node) {
     Path config = write(dir.resolve("redirect-" + node.name() + ".yaml"), String.join("\n",
-        "# The e2e redirect of " + node.name() + ": the same ports and mark as the agent's capture block.",
+        "# The redirect of " + node.name() + ": the same ports and mark as the agent's capture block.",
         "node: " + node.name(),
         "controller:",
         "  clusterName: " + net.runId(),
@@ -320,8 +366,8 @@ public final class CapstanMesh {
         "table: capstan",
         "reconcileInterval: 1s",
         ""));
-    NetnsProcess p = net.startJar("redirect-" + node.name() + "-" + (++generation), node.netns(),
-        TwoNodeNetwork.jar("capstan.e2e.redirectJar"), List.of("run", "--config", config.toString()));
+    NetnsProcess p = net.start("redirect-" + node.name() + "-" + (++generation), node.netns(),
+        launcher.command(Launcher.Program.REDIRECT, List.of("run", "--config", config.toString())));
     redirects.put(node.name(), p);
     return p;
   }
@@ -341,72 +387,76 @@ public final class CapstanMesh {
   /** A waypoint's metrics, from inside its pod's namespace. */
   public static final String WAYPOINT_METRICS = "http://127.0.0.1:15020/metrics";
 
+  /** {@link #startWaypoint(Pod, WaypointView)} reading its mesh and routes from files. */
+  public NetnsProcess startWaypoint(Pod pod) {
+    return startWaypoint(pod, WaypointView.FILES);
+  }
+
   /**
    * Starts {@code capstan-waypoint} as the process of {@code pod} (its own namespace and IP,
    * listening for HBONE on {@code <pod IP>:15008}), with the pod's namespace and service account
-   * as its identity, and waits until it is ready. The pod must be a workload of the mesh and
-   * endpoint of the waypoint's service (exposing 15008) — declared by the test.
+   * as its identity (no wait: {@link #awaitWaypointReady}). The pod must be a workload of the mesh
+   * and endpoint of the waypoint's service (exposing 15008) — declared by the caller.
    *
-   * <p>What it reads, all under {@code mesh/waypoint-<pod>/}: {@code waypoint.yaml}; {@code
-   * mesh.yaml}, the mesh in the agents' mesh-file format, rewritten on every {@link #publish()}
-   * (the waypoint does not read the controller yet); {@code routes/} (see {@link #route}); {@code
-   * certs/}: the mesh root and a leaf for {@code <namespace>/<serviceAccount>}, issued by {@code
-   * capstan-node-agent certs} from the controller's root (the waypoint cannot ask the CA yet); the
-   * root key is deleted once the leaf is written.
+   * <p>What it reads, all under {@code mesh/waypoint-<pod>/}: {@code waypoint.yaml}; with {@link
+   * WaypointView#FILES} {@code mesh.yaml}, the mesh in the agents' mesh-file format, rewritten on
+   * every {@link #publish()}, and {@code routes/} (see {@link #route}); {@code certs/}: the mesh
+   * root and a leaf for {@code <namespace>/<serviceAccount>}, issued here from the root (the
+   * waypoint cannot ask the CA yet); the root key is never copied there.
    */
-  public synchronized NetnsProcess startWaypoint(Pod pod) {
-    if (controller == null) {
-      throw new IllegalStateException("start the controller first: the waypoint's certificate comes from its root");
+  public synchronized NetnsProcess startWaypoint(Pod pod, WaypointView view) {
+    if (!Files.isRegularFile(rootCert())) {
+      throw new IllegalStateException("start the controller (or createRoot) first: the waypoint's certificate comes from the root");
     }
     if (waypoints.containsKey(pod.name())) {
       throw new IllegalStateException("the waypoint " + pod.name() + " runs already");
     }
     Path wdir = waypointDir(pod.name());
-    Path certs = wdir.resolve("certs");
-    try {
-      Files.createDirectories(wdir.resolve("routes"));
-      Files.createDirectories(certs);
-      Files.copy(rootCert(), certs.resolve("root-cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      Path key = certs.resolve("root-key.pem");
-      Files.copy(rootCert().resolveSibling("root-key.pem"), key, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
-      Path identity = write(wdir.resolve("identity.yaml"), String.join("\n",
-          "# The waypoint's identity only: `capstan-node-agent certs` issues one leaf per identity listed.",
-          "workloads:",
-          "  - {uid: waypoint, name: " + pod.name() + ", namespace: " + pod.namespace() + ", serviceAccount: "
-              + pod.spec().serviceAccount() + ", ips: [\"" + pod.ip() + "\"], node: " + pod.node().name() + "}",
-          ""));
-      try {
-        Command.run(Duration.ofSeconds(60), List.of(TwoNodeNetwork.javaBinary(), "-Xmx128m", "-XX:+UseSerialGC", "-jar",
-            TwoNodeNetwork.jar("capstan.e2e.agentJar").toString(), "certs", "--mesh", identity.toString(), "--out", certs.toString()))
-            .orThrow();
-      } finally {
-        Files.delete(key);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    waypointMeshFiles.add(pod.name());
-    Manifests.writeAtomically(wdir.resolve("mesh.yaml"), waypointMeshFile());
-    Path config = write(wdir.resolve("waypoint.yaml"), String.join("\n",
-        "# The e2e waypoint " + pod.name() + ", in its pod's namespace.",
+    issueLeaf(wdir.resolve("certs"), SpiffeId.of("cluster.local", pod.namespace(), pod.spec().serviceAccount()));
+    List<String> yaml = new ArrayList<>(List.of(
+        "# The waypoint " + pod.name() + ", in its pod's namespace.",
         "namespace: " + pod.namespace(),
         "serviceAccount: " + pod.spec().serviceAccount(),
         "listen: " + pod.ip() + ":15008",
         "hbonePort: 15008",
-        "certs: certs",
-        "mesh: mesh.yaml",
-        "routes: routes",
+        "certs: certs"));
+    if (view == WaypointView.FILES) {
+      write(wdir.resolve("routes").resolve(".keep"), "");
+      waypointMeshFiles.add(pod.name());
+      Manifests.writeAtomically(wdir.resolve("mesh.yaml"), waypointMeshFile());
+      yaml.addAll(List.of("mesh: mesh.yaml", "routes: routes", "reloadInterval: 500ms"));
+    } else {
+      yaml.addAll(List.of("controller:", "  clusterName: " + net.runId(), "  members: [\"" + HAZELCAST + "\"]"));
+    }
+    yaml.addAll(List.of(
         "admin: 127.0.0.1:15000",
         "metrics: 0.0.0.0:15020",
         "ready: 0.0.0.0:15021",
-        "reloadInterval: 500ms",
         "requestTimeout: 10s",
         ""));
-    NetnsProcess p = net.startJar("waypoint-" + pod.name(), pod.netns(), TwoNodeNetwork.jar("capstan.e2e.waypointJar"),
-        List.of("run", "--config", config.toString()));
+    Path config = write(wdir.resolve("waypoint.yaml"), String.join("\n", yaml));
+    NetnsProcess p = net.start("waypoint-" + pod.name(), pod.netns(), launcher.command(Launcher.Program.WAYPOINT,
+        List.of("run", "--config", config.toString())));
     waypoints.put(pod.name(), p);
     return p;
+  }
+
+  /** Writes {@code certs/root-cert.pem} and {@code certs/<ns>/<sa>/{cert-chain,key}.pem}: a 24 h leaf for {@code id} from the root. */
+  private void issueLeaf(Path certs, SpiffeId id) {
+    try {
+      Path caDir = rootCert().getParent();
+      Issuer root = new Issuer(Pem.privateKey(Files.readString(caDir.resolve("root-key.pem"))),
+          Pem.certificates(Files.readString(rootCert())).get(0));
+      CertifiedKey leaf = root.issue(id, Instant.now(), Duration.ofHours(24));
+      Path identity = certs.resolve(id.namespace()).resolve(id.serviceAccount());
+      write(certs.resolve("root-cert.pem"), Files.readString(rootCert()));
+      writeSecret(identity.resolve("key.pem"), Pem.encodeKey(leaf.key()));
+      write(identity.resolve("cert-chain.pem"), Pem.encode(leaf.chain()));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("cannot issue the waypoint's certificate from " + rootCert() + ": " + e.getMessage(), e);
+    }
   }
 
   /** Waits until the waypoint of {@code pod} answers 200 on {@code /healthz/ready}. */

@@ -1,4 +1,4 @@
-package dev.capstan.e2e.net;
+package dev.capstan.netlab;
 
 import java.io.IOException;
 import java.io.InputStream;

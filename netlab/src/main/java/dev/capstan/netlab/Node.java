@@ -1,4 +1,4 @@
-package dev.capstan.e2e.net;
+package dev.capstan.netlab;
 
 /**
  * One node of the test network: a network namespace with the wire to the other node.

@@ -1,4 +1,4 @@
-package dev.capstan.e2e.net;
+package dev.capstan.netlab;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,27 +70,14 @@ public final class Pod {
     return Command.run(Duration.ofSeconds(15), Command.inNetns(netns, argv));
   }
 
-  /** Runs a tool of {@code dev.capstan.e2e.tools} to completion in the pod. */
+  /** Runs a small program of ours ({@link TwoNodeNetwork#toolCommand}) to completion in the pod. */
   public Command.Result runTool(Class<?> tool, String... args) {
     return Command.run(TOOL_TIMEOUT, Command.inNetns(netns, network.toolCommand(tool, List.of(args))));
   }
 
-  /** Starts a tool as a long-running process of the pod (stopped with the network). */
+  /** Starts a small program of ours as a long-running process of the pod (stopped with the network). */
   public NetnsProcess startTool(String processName, Class<?> tool, String... args) {
     return network.start(processName, netns, network.toolCommand(tool, List.of(args)));
-  }
-
-  /** Starts {@code EchoServer} (raw echo on {@code echoPort}, HTTP on {@code httpPort}) and waits until it listens. */
-  public NetnsProcess startEchoServer(int echoPort, int httpPort) {
-    return startEchoServer(echoPort, httpPort, "echo");
-  }
-
-  /** {@link #startEchoServer(int, int)} answering {@code server=<serverName>} (a version, say). */
-  public NetnsProcess startEchoServer(int echoPort, int httpPort, String serverName) {
-    NetnsProcess p = startTool(name() + "-echo", dev.capstan.e2e.tools.EchoServer.class,
-        "--echo", Integer.toString(echoPort), "--http", Integer.toString(httpPort), "--name", serverName);
-    p.awaitLog("^listening ", Duration.ofSeconds(20));
-    return p;
   }
 
   @Override

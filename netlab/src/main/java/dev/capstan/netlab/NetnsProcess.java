@@ -1,4 +1,4 @@
-package dev.capstan.e2e.net;
+package dev.capstan.netlab;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
 /**
  * A long-running process started inside a network namespace ({@code ip netns exec} execs the
  * command, so this is the process itself), stdout and stderr to one log file. Stopped by the
- * {@link TwoNodeNetwork} that started it, or earlier by {@link #stop()}.
+ * {@link TwoNodeNetwork} that started it, or earlier by {@link #stop()}. The waits throw {@link
+ * IllegalStateException} with the end of the log when the process exits or the time is up.
  */
 public final class NetnsProcess {
   private static final Duration POLL = Duration.ofMillis(100);
@@ -23,6 +24,7 @@ public final class NetnsProcess {
   private final List<String> argv;
   private final Path log;
   private final Process process;
+  private List<ProcessHandle> children = List.of();
 
   NetnsProcess(String name, String netns, List<String> argv, Path log) {
     this.name = name;
@@ -111,18 +113,18 @@ public final class NetnsProcess {
 
   private void checkProgress(String what, Duration timeout, long deadline) {
     if (!process.isAlive()) {
-      throw new AssertionError(name + " exited with " + process.exitValue() + " while waiting for " + what
+      throw new IllegalStateException(name + " exited with " + process.exitValue() + " while waiting for " + what
           + "; last 50 lines of " + log + ":\n" + tail(50));
     }
     if (System.nanoTime() > deadline) {
-      throw new AssertionError(name + " did not show " + what + " within " + timeout
+      throw new IllegalStateException(name + " did not show " + what + " within " + timeout
           + "; last 50 lines of " + log + ":\n" + tail(50));
     }
     try {
       Thread.sleep(POLL.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted while waiting for " + what, e);
+      throw new IllegalStateException("interrupted while waiting for " + what, e);
     }
   }
 
@@ -130,20 +132,19 @@ public final class NetnsProcess {
   public int awaitExit(Duration timeout) {
     try {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new AssertionError(name + " still running after " + timeout + "; last 50 lines of " + log + ":\n" + tail(50));
+        throw new IllegalStateException(name + " still running after " + timeout + "; last 50 lines of " + log + ":\n" + tail(50));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted while waiting for " + name, e);
+      throw new IllegalStateException("interrupted while waiting for " + name, e);
     }
     return process.exitValue();
   }
 
   /** SIGTERM, then SIGKILL after {@code grace}; also to any process it started. Idempotent. */
   public void stop(Duration grace) {
-    List<ProcessHandle> children = process.descendants().toList();
+    terminate();
     if (process.isAlive()) {
-      process.destroy();
       try {
         if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
           process.destroyForcibly();
@@ -154,7 +155,19 @@ public final class NetnsProcess {
         Thread.currentThread().interrupt();
       }
     }
-    children.forEach(ProcessHandle::destroyForcibly);
+    synchronized (this) {
+      children.forEach(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  /** SIGTERM without waiting (what {@link #stop(Duration)} starts with): several processes stop side by side. */
+  public synchronized void terminate() {
+    if (process.isAlive()) {
+      if (children.isEmpty()) {
+        children = process.descendants().toList();
+      }
+      process.destroy();
+    }
   }
 
   /** {@link #stop(Duration)} with 10 seconds of grace (agents drain in less). */
