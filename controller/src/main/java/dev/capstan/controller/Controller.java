@@ -14,6 +14,7 @@ import dev.capstan.controller.ca.RootConfigMap;
 import dev.capstan.controller.ca.SecretCaStore;
 import dev.capstan.controller.ca.SigningCa;
 import dev.capstan.controller.ca.TokenReviewAuthenticator;
+import dev.capstan.controller.ca.WaypointAccounts;
 import dev.capstan.controller.cluster.LeaseLeadership;
 import dev.capstan.controller.cluster.Leadership;
 import dev.capstan.controller.cluster.Members;
@@ -28,6 +29,7 @@ import dev.capstan.controller.waypoint.WaypointManifests;
 import dev.capstan.controller.waypoint.WaypointStatusWriter;
 import dev.capstan.core.admin.AdminServers;
 import dev.capstan.core.model.MeshSnapshot;
+import dev.capstan.core.model.Waypoint;
 import dev.capstan.core.model.Workload;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -38,6 +40,7 @@ import io.vertx.core.VertxOptions;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -110,10 +113,17 @@ public final class Controller implements AutoCloseable {
     Distribution distribution = new Distribution(new Publisher(hazelcast, config.name(), clock, registry), leadership);
     Placements placements = new Placements();
     MeshSource source = source(config, kubernetes);
+    CaConfig caConfig = new CaConfig(config.trustDomain(), config.namespace(), "capstan-controller",
+        config.ca().listen().getHostString(), config.ca().listen().getPort(), config.ca().serverNames(),
+        config.ca().leafValidity(), config.ca().leafValidity(), Duration.ofDays(3650), Duration.ofHours(24),
+        CaConfig.DEFAULT_AUDIENCE, "capstan-node-agent");
+    SigningCa signing = caSource(config, caConfig, kubernetes, clock).signingCa();
+    // Waypoint pods ask the CA through the controller's Service (the chart's), verifying its SPIFFE ID.
     Optional<WaypointDeployer> waypoints = config.waypoints().deploy() && source instanceof KubernetesSource k
         ? Optional.of(new WaypointDeployer(kubernetes.orElseThrow(), new WaypointManifests.Settings(config.waypoints().image(),
             config.waypoints().imagePullPolicy(), config.trustDomain(), config.hazelcast().clusterName(),
-            config.waypoints().members()), leadership, k::waypoint, config.waypoints().resync()))
+            config.waypoints().members(), "capstan-controller." + config.namespace() + ".svc:" + CaConfig.DEFAULT_PORT,
+            caConfig.serverIdentity().toString(), signing.rootPem()), leadership, k::waypoint, config.waypoints().resync()))
         : Optional.empty();
     // In a cluster the leader reports each Waypoint's conditions in its status.
     Optional<WaypointStatusWriter> waypointStatus = source instanceof KubernetesSource k
@@ -128,15 +138,10 @@ public final class Controller implements AutoCloseable {
       waypointStatus.ifPresent(w -> w.offer(snapshot));
     });
 
-    CaConfig caConfig = new CaConfig(config.trustDomain(), config.namespace(), "capstan-controller",
-        config.ca().listen().getHostString(), config.ca().listen().getPort(), config.ca().serverNames(),
-        config.ca().leafValidity(), config.ca().leafValidity(), Duration.ofDays(3650), Duration.ofHours(24),
-        CaConfig.DEFAULT_AUDIENCE, "capstan-node-agent");
-    SigningCa signing = caSource(config, caConfig, kubernetes, clock).signingCa();
     kubernetes.ifPresent(k -> new RootConfigMap(k, config.namespace()).publish(signing));
     Authenticator authenticator = config.ca().bootstrapTokens().isPresent()
-        ? BootstrapTokens.load(config.ca().bootstrapTokens().get())
-        : TokenReviewAuthenticator.of(kubernetes.orElseThrow(), pods(source, kubernetes.orElseThrow()), caConfig);
+        ? BootstrapTokens.load(config.ca().bootstrapTokens().get(), placements, config.trustDomain())
+        : TokenReviewAuthenticator.of(kubernetes.orElseThrow(), pods(source, kubernetes.orElseThrow()), placements, caConfig);
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(4));
     CaServer ca = new CaServer(vertx, caConfig, signing, authenticator, placements, registry, clock)
         .start().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -182,16 +187,41 @@ public final class Controller implements AutoCloseable {
         .or(() -> api.pod(namespace, name));
   }
 
-  /** Which service accounts have workloads on which node: what node authorization asks. */
-  static final class Placements implements dev.capstan.controller.ca.Placement {
+  /**
+   * Which service accounts have workloads on which node (what node authorization asks), and which
+   * service account each Waypoint runs as (what a waypoint's own certificate is for).
+   */
+  static final class Placements implements dev.capstan.controller.ca.Placement, WaypointAccounts {
     private volatile Set<String> keys = Set.of();
+    /** Service account by Waypoint key {@code namespace/name}. */
+    private volatile Map<String, String> waypointAccounts = Map.of();
+    /** {@code namespace/serviceAccount} of every Waypoint. */
+    private volatile Set<String> waypointAccountKeys = Set.of();
 
     void update(MeshSnapshot snapshot) {
       Set<String> next = new HashSet<>();
       for (Workload w : snapshot.workloads()) {
         next.add(key(w.node(), w.namespace(), w.serviceAccount()));
       }
+      Map<String, String> accounts = new HashMap<>();
+      Set<String> accountKeys = new HashSet<>();
+      for (Waypoint w : snapshot.waypoints()) {
+        accounts.put(w.key(), w.serviceAccount());
+        accountKeys.add(w.namespace() + "/" + w.serviceAccount());
+      }
       keys = Set.copyOf(next);
+      waypointAccounts = Map.copyOf(accounts);
+      waypointAccountKeys = Set.copyOf(accountKeys);
+    }
+
+    @Override
+    public Optional<String> serviceAccount(String namespace, String name) {
+      return Optional.ofNullable(waypointAccounts.get(namespace + "/" + name));
+    }
+
+    @Override
+    public boolean anyRunsAs(String namespace, String serviceAccount) {
+      return waypointAccountKeys.contains(namespace + "/" + serviceAccount);
     }
 
     @Override

@@ -1,20 +1,20 @@
 package dev.capstan.nodeagent;
 
-import dev.capstan.core.mesh.MeshFile;
 import dev.capstan.core.admin.AdminServers;
+import dev.capstan.core.ca.CaClient;
+import dev.capstan.core.ca.CertificateManager;
+import dev.capstan.core.ca.Scheduler;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.io.Hold;
 import dev.capstan.core.io.Transport;
+import dev.capstan.core.mesh.MeshFile;
 import dev.capstan.core.tls.MeshTls;
 import dev.capstan.core.tls.SpiffeTrustManager;
 import dev.capstan.core.tls.TrustBundle;
 import dev.capstan.nodeagent.config.AgentConfig;
 import dev.capstan.nodeagent.drain.Drain;
-import dev.capstan.nodeagent.identity.CaClient;
-import dev.capstan.nodeagent.identity.CertificateManager;
 import dev.capstan.nodeagent.identity.Identities;
-import dev.capstan.nodeagent.identity.Scheduler;
 import dev.capstan.nodeagent.metrics.AccessLog;
 import dev.capstan.nodeagent.metrics.EventLoopDelay;
 import dev.capstan.nodeagent.metrics.ProxyMetrics;

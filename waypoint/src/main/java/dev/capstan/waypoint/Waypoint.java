@@ -1,6 +1,7 @@
 package dev.capstan.waypoint;
 
 import dev.capstan.core.admin.AdminServers;
+import dev.capstan.core.ca.Scheduler;
 import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.config.Fields;
 import dev.capstan.core.gateway.Routes;
@@ -14,12 +15,8 @@ import dev.capstan.core.model.TrafficPolicy;
 import dev.capstan.core.policy.TrafficPolicyManifest;
 import dev.capstan.core.model.MeshSnapshot;
 import dev.capstan.core.tls.CertifiedKey;
-import dev.capstan.core.tls.MeshTls;
-import dev.capstan.core.tls.Pem;
-import dev.capstan.core.tls.SpiffeTrustManager;
-import dev.capstan.core.tls.TlsEngine;
-import dev.capstan.core.tls.TrustBundle;
 import dev.capstan.waypoint.config.WaypointConfig;
+import dev.capstan.waypoint.identity.WaypointCertificates;
 import dev.capstan.waypoint.proxy.Inbound;
 import dev.capstan.waypoint.state.HazelcastWaypointView;
 import dev.capstan.waypoint.state.WaypointView;
@@ -30,7 +27,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
-import io.netty.handler.ssl.SslContext;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.IOException;
@@ -43,6 +39,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -52,7 +49,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running waypoint, wired by hand: its identity from files; the mesh and the routes from the
+ * A running waypoint, wired by hand: its identity from files or from the controller's CA (renewed
+ * at half-life; not ready until the first certificate is in); the mesh and the routes from the
  * controller through Hazelcast ({@code controller} in its config: ready once the first version is
  * loaded, the last known version kept while the controller is away), or from files (re-read when
  * they change; the last good version is kept when a new one does not parse); the HBONE listener,
@@ -72,17 +70,31 @@ public final class Waypoint implements AutoCloseable {
   private final HazelcastWaypointView controller;
   private final Vertx vertx;
   private final AdminServers admin;
+  private final ScheduledExecutorService certificateThread;
+  private final WaypointCertificates certificates;
 
-  private Waypoint(WaypointConfig config) throws Exception {
+  private Waypoint(WaypointConfig config, Optional<Scheduler> certificateScheduler) throws Exception {
     this.config = config;
     SpiffeId identity = SpiffeId.of(config.trustDomain(), config.namespace(), config.serviceAccount());
-    Path dir = config.certs().resolve(config.namespace()).resolve(config.serviceAccount());
-    CertifiedKey key = new CertifiedKey(identity, Pem.privateKey(read(dir.resolve("key.pem"))),
-        Pem.certificates(read(dir.resolve("cert-chain.pem"))));
-    TrustBundle bundle = new TrustBundle(Pem.certificates(read(config.certs().resolve("root-cert.pem"))));
-    MeshTls tls = new MeshTls(new SpiffeTrustManager(config.trustDomain(), bundle, Clock.systemUTC()), TlsEngine.AUTO);
-    SslContext server = tls.server(key);
-    SslContext client = tls.client(key);
+    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
+    certificateThread = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "capstan-waypoint-certs");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      if (config.certs() instanceof WaypointConfig.CertAuthority ca) {
+        certificates = WaypointCertificates.fromCa(vertx, identity, ca, config.trustDomain(),
+            certificateScheduler.orElseGet(() -> Scheduler.over(certificateThread)), Clock.systemUTC());
+      } else {
+        certificates = WaypointCertificates.fromFiles(identity, (WaypointConfig.CertFiles) config.certs(),
+            config.trustDomain());
+      }
+    } catch (Exception e) {
+      certificateThread.shutdownNow();
+      vertx.close();
+      throw e;
+    }
     if (config.controller().isPresent()) {
       controller = new HazelcastWaypointView(config.controller().get(),
           "capstan-waypoint-" + config.namespace() + "-" + java.util.UUID.randomUUID(), java.time.Duration.ofSeconds(5));
@@ -100,12 +112,11 @@ public final class Waypoint implements AutoCloseable {
         new Inbound.Settings(config.trustDomain(), config.hbonePort(), config.maxBody(), config.requestTimeout(), 100,
             config.maxHeaderSize(), config.requestReadTimeout(), java.time.Duration.ofSeconds(30)),
         // Dialed from its pod address: a destination agent believes its Forwarded only from there.
-        this::view, () -> client, new Bootstrap().channel(transport.socketChannel())
+        this::view, certificates::client, new Bootstrap().channel(transport.socketChannel())
             .localAddress(new InetSocketAddress(config.listen().getAddress(), 0)), HboneSettings.defaults(),
         new RequestTelemetry(registry));
     listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
-        .childHandler(new HboneServer(local -> java.util.Optional.of(new HboneServer.ServerTls(identity, server)),
-            HboneSettings.defaults(), inbound))
+        .childHandler(new HboneServer(local -> certificates.server(), HboneSettings.defaults(), inbound))
         .bind(config.listen()).sync().channel();
     reloads = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "capstan-waypoint-config");
@@ -116,16 +127,30 @@ public final class Waypoint implements AutoCloseable {
     if (controller == null) {
       reloads.scheduleWithFixedDelay(this::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
     }
-    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     admin = AdminServers.start(vertx, new AdminServers.Addresses(config.admin(), config.metrics(), config.ready()),
-        registry::scrape, this::configDump, () -> controller == null || controller.ready());
-    LOG.info("waypoint {} listening for HBONE on {} (transport {}), mesh version {}, {} route(s)", identity,
-        listener.localAddress(), transport.name(), view().version(), view().routeCount());
+        registry::scrape, this::configDump, this::ready);
+    LOG.info("waypoint {} listening for HBONE on {} (transport {}), certificate from {}{}, mesh version {}, {} route(s)",
+        identity, listener.localAddress(), transport.name(), certificates.source(),
+        certificates.ready() ? "" : " (not ready until it is issued)", view().version(), view().routeCount());
   }
 
-  /** Starts a waypoint; fails (with the reason) if a file is missing or bad, or a port cannot be bound. */
+  /**
+   * Starts a waypoint; fails (with the reason) if a file is missing or bad, or a port cannot be
+   * bound. With {@code ca} in its config it returns before its certificate is issued: it is not
+   * {@link #ready} until then.
+   */
   public static Waypoint start(WaypointConfig config) throws Exception {
-    return new Waypoint(config);
+    return new Waypoint(config, Optional.empty());
+  }
+
+  /** A waypoint whose certificate manager runs on {@code certificateScheduler} (tests drive renewals). */
+  static Waypoint start(WaypointConfig config, Scheduler certificateScheduler) throws Exception {
+    return new Waypoint(config, Optional.of(certificateScheduler));
+  }
+
+  /** Its certificate now, if it has one. */
+  public Optional<CertifiedKey> certificate() {
+    return certificates.certificate();
   }
 
   /** Where it accepts HBONE. */
@@ -143,15 +168,26 @@ public final class Waypoint implements AutoCloseable {
     return controller != null ? controller.current() : view.get();
   }
 
-  /** Whether it has a mesh to route by: always from files; from the controller once the first version is loaded. */
+  /**
+   * Whether it has a certificate (from files: always; from the CA: once issued, until it expires
+   * unrenewed) and a mesh to route by (from files: always; from the controller: once the first
+   * version is loaded).
+   */
   public boolean ready() {
-    return controller == null || controller.ready();
+    return certificates.ready() && (controller == null || controller.ready());
   }
 
   private Object configDump() {
     WaypointView v = view();
-    return Map.of("namespace", config.namespace(), "version", v.version(), "ready", ready(),
-        "source", controller == null ? "files" : "controller", "routes", v.routeKeys(), "listen", String.valueOf(listener.localAddress()));
+    Map<String, Object> certificate = new LinkedHashMap<>();
+    certificate.put("identity", certificates.identity().toString());
+    certificate.put("source", certificates.source());
+    certificates.certificate().ifPresent(k -> {
+      certificate.put("serial", k.leaf().getSerialNumber().toString(16));
+      certificate.put("notAfter", k.notAfter().toString());
+    });
+    return Map.of("namespace", config.namespace(), "version", v.version(), "ready", ready(), "source", controller == null ? "files" : "controller", "routes", v.routeKeys(),
+        "listen", String.valueOf(listener.localAddress()), "certificate", certificate);
   }
 
   /** Reads the mesh file and the route manifests into a view. */
@@ -222,6 +258,8 @@ public final class Waypoint implements AutoCloseable {
   @Override
   public void close() {
     reloads.shutdownNow();
+    certificates.close();
+    certificateThread.shutdownNow();
     if (controller != null) {
       controller.close();
     }

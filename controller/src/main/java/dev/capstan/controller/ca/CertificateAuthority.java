@@ -19,9 +19,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The decisions of the CA, in order: who calls (the {@link Authenticator} turns the bearer token
- * into a node), what the CSR asks for (exactly one URI SAN, a SPIFFE ID of our trust domain, an
- * ECDSA P-256 key whose signature verifies), whether that identity runs on the caller's node
- * ({@link Placement}), then the leaf. Every outcome is logged with its reason and counted.
+ * into a node, or into the one identity a waypoint may get), what the CSR asks for (exactly one URI
+ * SAN, a SPIFFE ID of our trust domain, an ECDSA P-256 key whose signature verifies), whether the
+ * caller may have that identity (a waypoint: it is its own; a node agent: it runs on the caller's
+ * node, {@link Placement}), then the leaf. Every outcome is logged with its reason and counted.
  * Blocking (authenticators call the API server): runs on worker threads.
  */
 public final class CertificateAuthority {
@@ -68,7 +69,12 @@ public final class CertificateAuthority {
       Duration validity = validity(request.validitySeconds());
       CsrCheck.Checked csr = CsrCheck.check(request.csrPem(), config.trustDomain());
       requested = csr.identity();
-      if (!placement.runsOn(caller.node(), requested.namespace(), requested.serviceAccount())) {
+      if (caller.ownIdentity().isPresent()) {
+        if (!caller.ownIdentity().get().equals(requested)) {
+          throw new Denial(Denial.Reason.NOT_OWN_IDENTITY,
+              caller.principal() + " may get only " + caller.ownIdentity().get() + ", not " + requested);
+        }
+      } else if (!placement.runsOn(caller.node(), requested.namespace(), requested.serviceAccount())) {
         throw new Denial(Denial.Reason.NOT_ON_NODE, "no workload of service account " + requested.namespace()
             + "/" + requested.serviceAccount() + " is scheduled on node " + caller.node());
       }
@@ -80,8 +86,9 @@ public final class CertificateAuthority {
       chain.add(Pem.encode(leaf));
       chain.addAll(chainAboveLeaf);
       metrics.issued();
-      LOG.info("issued {} to node {} ({}, {}): serial {}, valid until {}",
-          requested, caller.node(), caller.principal(), peer, leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant());
+      LOG.info("issued {} to {} ({}, {}): serial {}, valid until {}",
+          requested, caller.node().isBlank() ? "a waypoint" : "node " + caller.node(), caller.principal(), peer,
+          leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant());
       return new CertificateResponse(chain);
     } catch (Denial d) {
       denied(d, peer, caller, requested);
@@ -126,7 +133,9 @@ public final class CertificateAuthority {
 
   private void denied(Denial d, String peer, Caller caller, SpiffeId requested) {
     metrics.denied(d.reason());
-    LOG.warn("refused certificate request from {} (node {}{}): {}",
-        peer, caller == null ? "unknown" : caller.node(), requested == null ? "" : ", for " + requested, d.statusMessage());
+    LOG.warn("refused certificate request from {} ({}{}): {}",
+        peer, caller == null ? "node unknown" : caller.node().isBlank() ? caller.principal()
+            : "node " + caller.node() + ", " + caller.principal(), requested == null ? "" : ", for " + requested,
+        d.statusMessage());
   }
 }

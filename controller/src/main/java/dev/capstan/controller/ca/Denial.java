@@ -17,7 +17,7 @@ public final class Denial extends Exception {
     MISSING_TOKEN("missing_token", GrpcStatus.UNAUTHENTICATED),
     /** A token the authenticator does not accept (unknown, forged, expired, wrong audience). */
     INVALID_TOKEN("invalid_token", GrpcStatus.UNAUTHENTICATED),
-    /** A valid token of someone who is not a node agent. */
+    /** A valid token of someone who is neither a node agent nor a waypoint. */
     NOT_NODE_AGENT("not_node_agent", GrpcStatus.PERMISSION_DENIED),
     /** The token names a pod that does not exist (any more) or is not scheduled. */
     UNKNOWN_POD("unknown_pod", GrpcStatus.UNAUTHENTICATED),
@@ -39,6 +39,14 @@ public final class Denial extends Exception {
     BAD_SAN("bad_san", GrpcStatus.INVALID_ARGUMENT),
     /** A SPIFFE ID of another trust domain. */
     FOREIGN_TRUST_DOMAIN("foreign_trust_domain", GrpcStatus.PERMISSION_DENIED),
+    /**
+     * A valid token of a Waypoint's service account whose pod is not one of that Waypoint's (no
+     * {@code capstan.dev/waypoint} label naming a Waypoint of that account), or a waypoint
+     * bootstrap token naming a Waypoint that is not declared.
+     */
+    NOT_WAYPOINT("not_waypoint", GrpcStatus.PERMISSION_DENIED),
+    /** A caller that may get only its own identity (a waypoint) asked for another. */
+    NOT_OWN_IDENTITY("not_own_identity", GrpcStatus.PERMISSION_DENIED),
     /** No workload of that namespace and service account is scheduled on the caller's node. */
     NOT_ON_NODE("not_on_node", GrpcStatus.PERMISSION_DENIED),
     /** A negative validity. */

@@ -4,7 +4,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.Optional;
 
-/** A {@link PodLookup} that asks the API server each time (a blocking GET). */
+/** A {@link PodLookup} that asks the API server each time (a blocking GET); it gives the pod's labels. */
 public final class KubernetesPodLookup implements PodLookup {
 
   private final KubernetesClient client;
@@ -20,6 +20,6 @@ public final class KubernetesPodLookup implements PodLookup {
       return Optional.empty();
     }
     String node = pod.getSpec() == null || pod.getSpec().getNodeName() == null ? "" : pod.getSpec().getNodeName();
-    return Optional.of(new PodInfo(String.valueOf(pod.getMetadata().getUid()), node));
+    return Optional.of(new PodInfo(String.valueOf(pod.getMetadata().getUid()), node, pod.getMetadata().getLabels()));
   }
 }

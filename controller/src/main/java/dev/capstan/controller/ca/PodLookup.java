@@ -1,5 +1,6 @@
 package dev.capstan.controller.ca;
 
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -16,6 +17,17 @@ public interface PodLookup {
    *
    * @param uid the pod's uid
    * @param node the node it is scheduled on; empty if not scheduled yet
+   * @param labels its labels (empty when the lookup does not keep them: a waypoint pod is always
+   *     read from the API server, with its labels)
    */
-  record PodInfo(String uid, String node) {}
+  record PodInfo(String uid, String node, Map<String, String> labels) {
+    public PodInfo {
+      labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    /** A pod whose labels the lookup does not give. */
+    public PodInfo(String uid, String node) {
+      this(uid, node, Map.of());
+    }
+  }
 }

@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.KeyToPathBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -36,8 +35,10 @@ import java.util.TreeMap;
 /**
  * The Kubernetes objects that run one Waypoint in a cluster, as a pure function of the resource
  * and the controller's settings: a ConfigMap with the waypoint's config ({@code controller}: the
- * mesh and routes from Hazelcast), a Deployment ({@code run --config}, ports 15008/15020/15021,
- * readiness {@code /healthz/ready}, the CR's replicas and resources), a ClusterIP Service (port
+ * mesh and routes from Hazelcast; {@code ca}: its certificate from the controller's CA) and the
+ * mesh root, a Deployment ({@code run --config}, ports 15008/15020/15021, readiness
+ * {@code /healthz/ready}, the CR's replicas and resources, a projected service account token for
+ * the CA and no other token), a ClusterIP Service (port
  * 15008 named {@code hbone}) named as the Waypoint, and its ServiceAccount when the spec names
  * none. Every object is owned by the Waypoint (a controller {@code ownerReference}), so deleting
  * the Waypoint deletes them, and carries the hash of its desired content, so an unchanged object
@@ -55,8 +56,15 @@ public final class WaypointManifests {
   public static final int METRICS_PORT = 15020;
   public static final int READY_PORT = 15021;
   static final String CONFIG_KEY = "waypoint.yaml";
+  /** ConfigMap key of the mesh root, beside the config. */
+  static final String ROOT_KEY = "root-cert.pem";
   static final String CONFIG_DIR = "/etc/capstan/config";
-  static final String CERTS_DIR = "/etc/capstan/certs";
+  /** Where the projected token is mounted; the file is {@code token}. */
+  static final String TOKEN_DIR = "/var/run/secrets/capstan";
+  /** The audience of the projected token: the CA's. */
+  static final String TOKEN_AUDIENCE = "capstan-ca";
+  /** Lifetime of the projected token (the kubelet rotates it at 80%). */
+  static final long TOKEN_SECONDS = 3600;
 
   private static final ObjectMapper CANONICAL = JsonMapper.builder()
       .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
@@ -71,13 +79,21 @@ public final class WaypointManifests {
    * @param trustDomain the mesh's trust domain
    * @param clusterName the controller's Hazelcast cluster name
    * @param members controller addresses ({@code host:port}) the waypoints connect to
+   * @param caAddress the controller's CA ({@code host:port}), e.g.
+   *     {@code capstan-controller.capstan-system.svc:15012}
+   * @param caIdentity the SPIFFE ID the CA server's certificate must carry (the controller's)
+   * @param rootPem the mesh root(s) the waypoints trust (PEM), written beside their config
    */
-  public record Settings(String image, String imagePullPolicy, String trustDomain, String clusterName, List<String> members) {
+  public record Settings(String image, String imagePullPolicy, String trustDomain, String clusterName, List<String> members,
+      String caAddress, String caIdentity, String rootPem) {
     public Settings {
       Objects.requireNonNull(image, "image");
       Objects.requireNonNull(imagePullPolicy, "imagePullPolicy");
       Objects.requireNonNull(trustDomain, "trustDomain");
       Objects.requireNonNull(clusterName, "clusterName");
+      Objects.requireNonNull(caAddress, "caAddress");
+      Objects.requireNonNull(caIdentity, "caIdentity");
+      Objects.requireNonNull(rootPem, "rootPem");
       members = List.copyOf(members);
     }
   }
@@ -87,11 +103,6 @@ public final class WaypointManifests {
   /** The name of the waypoint's ConfigMap. */
   public static String configMapName(String waypoint) {
     return waypoint + "-waypoint-config";
-  }
-
-  /** The name of the Secret its pods read their certificate from. */
-  public static String certsSecretName(String waypoint) {
-    return waypoint + "-waypoint-certs";
   }
 
   /**
@@ -119,18 +130,22 @@ public final class WaypointManifests {
     }
     String config = config(waypoint, settings);
     ConfigMap configMap = new ConfigMapBuilder().withMetadata(meta(ns, configMapName(name), labels, owner))
-        .withData(Map.of(CONFIG_KEY, config)).build();
+        .withData(new TreeMap<>(Map.of(CONFIG_KEY, config, ROOT_KEY, settings.rootPem()))).build();
     out.add(hashed(configMap));
     out.add(hashed(new ServiceBuilder().withMetadata(meta(ns, name, labels, owner))
         .withNewSpec().withType("ClusterIP").withSelector(Map.of(WAYPOINT_LABEL, name))
         .addNewPort().withName("hbone").withPort(HBONE_PORT).withTargetPort(new IntOrString(HBONE_PORT))
         .withProtocol("TCP").endPort()
         .endSpec().build()));
-    out.add(hashed(deployment(waypoint, settings, labels, owner, hash(config))));
+    // A new root also rolls the pods: the waypoint reads it at start.
+    out.add(hashed(deployment(waypoint, settings, labels, owner, hash(config + settings.rootPem()))));
     return out;
   }
 
-  /** The waypoint's config file: the mesh and routes from the controller, certificates from the mounted Secret. */
+  /**
+   * The waypoint's config file: the mesh and routes from the controller, its certificate from the
+   * controller's CA with the pod's projected token.
+   */
   static String config(Waypoint waypoint, Settings settings) {
     StringBuilder members = new StringBuilder();
     for (String m : settings.members()) {
@@ -143,20 +158,20 @@ public final class WaypointManifests {
         trustDomain: %s
         listen: 0.0.0.0:%d
         hbonePort: %d
-        certs: %s
+        ca: {address: "%s", identity: "%s", root: %s/%s, token: %s/token}
         controller: {clusterName: "%s", members: [%s]}
         admin: 127.0.0.1:15000
         metrics: 0.0.0.0:%d
         ready: 0.0.0.0:%d
         """.formatted(waypoint.namespace(), waypoint.name(), waypoint.namespace(), waypoint.serviceAccount(),
-        settings.trustDomain(), HBONE_PORT, HBONE_PORT, CERTS_DIR, settings.clusterName(), members, METRICS_PORT, READY_PORT);
+        settings.trustDomain(), HBONE_PORT, HBONE_PORT, settings.caAddress(), settings.caIdentity(), CONFIG_DIR, ROOT_KEY,
+        TOKEN_DIR, settings.clusterName(), members, METRICS_PORT, READY_PORT);
   }
 
   private static Deployment deployment(Waypoint waypoint, Settings settings, Map<String, String> labels, OwnerReference owner,
       String configHash) {
     String ns = waypoint.namespace();
     String name = waypoint.name();
-    String identityDir = waypoint.namespace() + "/" + waypoint.serviceAccount() + "/";
     return new DeploymentBuilder().withMetadata(meta(ns, name, labels, owner))
         .withNewSpec()
         .withReplicas(waypoint.replicas())
@@ -165,6 +180,8 @@ public final class WaypointManifests {
         .withNewMetadata().withLabels(labels).withAnnotations(Map.of(CONFIG_HASH_ANNOTATION, configHash)).endMetadata()
         .withNewSpec()
         .withServiceAccountName(waypoint.serviceAccount())
+        // Only the projected token below, bound to the CA's audience: no API server token in the pod.
+        .withAutomountServiceAccountToken(false)
         .withTerminationGracePeriodSeconds(30L)
         .addNewContainer()
         .withName("waypoint")
@@ -183,14 +200,12 @@ public final class WaypointManifests {
         .withNewSecurityContext().withRunAsNonRoot(true).withAllowPrivilegeEscalation(false)
         .withReadOnlyRootFilesystem(true).withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
         .addNewVolumeMount().withName("config").withMountPath(CONFIG_DIR).withReadOnly(true).endVolumeMount()
-        .addNewVolumeMount().withName("certs").withMountPath(CERTS_DIR).withReadOnly(true).endVolumeMount()
+        .addNewVolumeMount().withName("ca-token").withMountPath(TOKEN_DIR).withReadOnly(true).endVolumeMount()
         .endContainer()
         .addNewVolume().withName("config").withNewConfigMap().withName(configMapName(name)).endConfigMap().endVolume()
-        .addNewVolume().withName("certs").withNewSecret().withSecretName(certsSecretName(name)).withItems(
-            new KeyToPathBuilder().withKey("root-cert.pem").withPath("root-cert.pem").build(),
-            new KeyToPathBuilder().withKey("cert-chain.pem").withPath(identityDir + "cert-chain.pem").build(),
-            new KeyToPathBuilder().withKey("key.pem").withPath(identityDir + "key.pem").build())
-        .endSecret().endVolume()
+        .addNewVolume().withName("ca-token").withNewProjected().addNewSource().withNewServiceAccountToken()
+        .withAudience(TOKEN_AUDIENCE).withExpirationSeconds(TOKEN_SECONDS).withPath("token").endServiceAccountToken()
+        .endSource().endProjected().endVolume()
         .endSpec()
         .endTemplate()
         .endSpec()

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.capstan.core.identity.SpiffeId;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class BootstrapTokensTest {
@@ -52,7 +54,7 @@ class BootstrapTokensTest {
   @Test
   void shared_token_is_refused() {
     assertThatThrownBy(() -> new BootstrapTokens(Map.of("node-a", "same-token-0123456789", "node-b", "same-token-0123456789")))
-        .hasMessageContaining("is also another node's token");
+        .hasMessageContaining("is also another entry's token");
   }
 
   @Test
@@ -71,6 +73,52 @@ class BootstrapTokensTest {
   @Test
   void file_that_is_not_a_map_is_refused() {
     assertThatThrownBy(() -> BootstrapTokens.parse("- node-a\n", "tokens.yaml"))
-        .hasMessage("tokens.yaml: expected a map of node name to token");
+        .hasMessage("tokens.yaml: expected a map of node name (or waypoint:<namespace>/<name>) to token");
+  }
+
+  /** The Waypoint reviews/waypoint runs as service account {@code reviews-waypoint}. */
+  private static final WaypointAccounts WAYPOINTS = new WaypointAccounts() {
+    @Override
+    public Optional<String> serviceAccount(String namespace, String name) {
+      return namespace.equals("reviews") && name.equals("waypoint") ? Optional.of("reviews-waypoint") : Optional.empty();
+    }
+
+    @Override
+    public boolean anyRunsAs(String namespace, String serviceAccount) {
+      return namespace.equals("reviews") && serviceAccount.equals("reviews-waypoint");
+    }
+  };
+
+  private static final String WITH_WAYPOINTS = FILE + """
+      waypoint:reviews/waypoint: wwwwwwwwwwwwwwwwwwwwwwww
+      waypoint:reviews/ghost: gggggggggggggggggggggggg
+      """;
+
+  @Test
+  void waypoint_token_may_get_only_its_waypoints_service_account() throws Exception {
+    BootstrapTokens tokens = BootstrapTokens.parse(WITH_WAYPOINTS, "tokens.yaml", WAYPOINTS, "cluster.local");
+
+    Caller caller = tokens.authenticate("wwwwwwwwwwwwwwwwwwwwwwww");
+
+    assertThat(tokens.size()).isEqualTo(4);
+    assertThat(caller.ownIdentity()).contains(SpiffeId.of("cluster.local", "reviews", "reviews-waypoint"));
+    assertThat(caller.principal()).isEqualTo("bootstrap token of waypoint:reviews/waypoint");
+    assertThat(tokens.authenticate("aaaaaaaaaaaaaaaaaaaaaaaa").ownIdentity()).as("a node's token is unchanged").isEmpty();
+  }
+
+  @Test
+  void waypoint_token_of_an_undeclared_waypoint_is_refused() {
+    BootstrapTokens tokens = BootstrapTokens.parse(WITH_WAYPOINTS, "tokens.yaml", WAYPOINTS, "cluster.local");
+
+    Denial d = catchThrowableOfType(Denial.class, () -> tokens.authenticate("gggggggggggggggggggggggg"));
+
+    assertThat(d.reason()).isEqualTo(Denial.Reason.NOT_WAYPOINT);
+    assertThat(d.getMessage()).contains("no Waypoint reviews/ghost is declared");
+  }
+
+  @Test
+  void malformed_waypoint_entry_is_refused_naming_it() {
+    assertThatThrownBy(() -> BootstrapTokens.parse("waypoint:Reviews: wwwwwwwwwwwwwwwwwwwwwwww\n", "tokens.yaml"))
+        .hasMessage("tokens.yaml: bootstrap token entry 'waypoint:Reviews' must be waypoint:<namespace>/<name> (DNS labels)");
   }
 }

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.capstan.core.ca.CertificateRequest;
 import dev.capstan.core.ca.CertificateResponse;
+import dev.capstan.core.ca.Csrs;
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.tls.Pem;
 import dev.capstan.core.tls.SpiffeTrustManager;
 import dev.capstan.core.tls.TrustBundle;
-import dev.capstan.nodeagent.identity.Csrs;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;

@@ -15,10 +15,14 @@ import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountTokenProjection;
 import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -41,8 +45,10 @@ import org.junit.jupiter.api.Test;
 class WaypointDeployerTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final String ROOT = "-----BEGIN CERTIFICATE-----\nMIIB (the mesh root)\n-----END CERTIFICATE-----\n";
   private static final WaypointManifests.Settings SETTINGS = new WaypointManifests.Settings("example/waypoint:1",
-      "IfNotPresent", "cluster.local", "capstan", List.of("capstan-controller.capstan-system.svc:5701"));
+      "IfNotPresent", "cluster.local", "capstan", List.of("capstan-controller.capstan-system.svc:5701"),
+      "capstan-controller.capstan-system.svc:15012", "spiffe://cluster.local/ns/capstan-system/sa/capstan-controller", ROOT);
 
   KubernetesClient client;
   private final TestLeadership leadership = new TestLeadership();
@@ -127,7 +133,12 @@ class WaypointDeployerTest {
 
     ConfigMap config = client.configMaps().inNamespace("shop").withName("waypoint-waypoint-config").get();
     assertThat(config.getData().get("waypoint.yaml")).contains("namespace: shop", "serviceAccount: waypoint",
-        "listen: 0.0.0.0:15008", "capstan-controller.capstan-system.svc:5701");
+        "listen: 0.0.0.0:15008", "capstan-controller.capstan-system.svc:5701",
+        "ca: {address: \"capstan-controller.capstan-system.svc:15012\", identity: "
+            + "\"spiffe://cluster.local/ns/capstan-system/sa/capstan-controller\", root: /etc/capstan/config/root-cert.pem, "
+            + "token: /var/run/secrets/capstan/token}")
+        .doesNotContain("certs:");
+    assertThat(config.getData()).containsEntry("root-cert.pem", ROOT);
     assertThat(client.serviceAccounts().inNamespace("shop").withName("waypoint").get()).as("its own account").isNotNull();
 
     String uid = uid("waypoint");
@@ -140,6 +151,46 @@ class WaypointDeployerTest {
             assertThat(r.getController()).isTrue();
           });
     }
+  }
+
+  @Test
+  void waypoint_pods_get_a_projected_ca_token_and_the_root_and_no_secret() throws Exception {
+    start(Duration.ofMinutes(5));
+    deployer.offer(mesh(declare("waypoint", new WaypointSpec(null, null, null, null))));
+    deployer.awaitIdle();
+
+    PodSpec pod = deployment("waypoint").getSpec().getTemplate().getSpec();
+    assertThat(pod.getAutomountServiceAccountToken()).as("no API server token in the pod").isFalse();
+    assertThat(pod.getVolumes()).extracting(Volume::getName).containsExactly("config", "ca-token");
+    assertThat(pod.getVolumes()).allSatisfy(v -> assertThat(v.getSecret()).as(v.getName() + " is no Secret").isNull());
+    ServiceAccountTokenProjection token = pod.getVolumes().get(1).getProjected().getSources().get(0).getServiceAccountToken();
+    assertThat(token.getAudience()).isEqualTo("capstan-ca");
+    assertThat(token.getExpirationSeconds()).isEqualTo(3600L);
+    assertThat(token.getPath()).isEqualTo("token");
+    assertThat(pod.getVolumes().get(0).getConfigMap().getName()).isEqualTo("waypoint-waypoint-config");
+    assertThat(pod.getContainers().get(0).getVolumeMounts()).extracting(VolumeMount::getName, VolumeMount::getMountPath)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("config", "/etc/capstan/config"),
+            org.assertj.core.groups.Tuple.tuple("ca-token", "/var/run/secrets/capstan"));
+  }
+
+  @Test
+  void a_new_mesh_root_rolls_the_waypoint_pods() throws Exception {
+    start(Duration.ofMinutes(5));
+    Waypoint waypoint = declare("waypoint", new WaypointSpec(null, null, null, null));
+    WaypointResource resource = client.resources(WaypointResource.class).inNamespace("shop").withName("waypoint").get();
+    WaypointManifests.Settings rotated = new WaypointManifests.Settings(SETTINGS.image(), SETTINGS.imagePullPolicy(),
+        SETTINGS.trustDomain(), SETTINGS.clusterName(), SETTINGS.members(), SETTINGS.caAddress(), SETTINGS.caIdentity(),
+        ROOT + ROOT);
+
+    String before = configHash(WaypointManifests.of(resource, waypoint, SETTINGS));
+    String after = configHash(WaypointManifests.of(resource, waypoint, rotated));
+
+    assertThat(after).as("the pods read the root at start").isNotEqualTo(before);
+  }
+
+  private static String configHash(List<io.fabric8.kubernetes.api.model.HasMetadata> objects) {
+    return objects.stream().filter(Deployment.class::isInstance).map(Deployment.class::cast).findFirst().orElseThrow()
+        .getSpec().getTemplate().getMetadata().getAnnotations().get(WaypointManifests.CONFIG_HASH_ANNOTATION);
   }
 
   @Test

@@ -16,7 +16,7 @@ import java.util.function.Function;
  * The gRPC shape of the CA service, wire-compatible with Istio's: service
  * {@code istio.v1.auth.IstioCertificateService}, unary method {@code CreateCertificate}, the
  * caller's credential in the {@code authorization: Bearer <token>} header. Both the controller
- * (server) and the node agents (client) use these definitions.
+ * (server) and the node agents and waypoints (client) use these definitions.
  */
 public final class CaProtocol {
 

@@ -1,2 +1,2 @@
-/** Workload certificates held by the agent: loaded from files, reloaded on change, turned into SSL contexts off the data path; the CA client and the certificate manager (local keys, CSRs, renewal at half-life). */
+/** Workload certificates held by the agent: loaded from files or installed by {@code core.ca}'s certificate manager, turned into SSL contexts off the data path. */
 package dev.capstan.nodeagent.identity;

@@ -1,7 +1,9 @@
 package dev.capstan.waypoint.config;
 
+import dev.capstan.core.ca.CaClient;
 import dev.capstan.core.config.ConfigException;
 import dev.capstan.core.config.Fields;
+import dev.capstan.core.identity.SpiffeId;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -11,15 +13,16 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What a waypoint runs with: its identity, listeners and limits, and where the mesh and routes come
- * from (files, or the controller through Hazelcast).
+ * What a waypoint runs with: its identity and where its certificate comes from (files, or the
+ * controller's CA), listeners and limits, and where the mesh and routes come from (files, or the
+ * controller through Hazelcast).
  *
  * @param namespace namespace the waypoint serves (its identity's)
  * @param serviceAccount service account of its identity
  * @param trustDomain trust domain of the mesh
  * @param listen where it accepts HBONE (its pod IP and the mesh's HBONE port)
  * @param hbonePort the node agents' HBONE port
- * @param certs directory with {@code root-cert.pem} and {@code <namespace>/<serviceAccount>/{cert-chain,key}.pem}
+ * @param certs where its certificate comes from: files, or the controller's CA
  * @param mesh the mesh file (the node agents' format), or empty when the controller gives the mesh
  * @param routes directory of HTTPRoute and GRPCRoute manifests ({@code *.yaml}), or empty
  * @param admin where {@code /config_dump} is served (loopback)
@@ -34,7 +37,7 @@ import java.util.Optional;
  *     instead of files
  */
 public record WaypointConfig(
-    String namespace, String serviceAccount, String trustDomain, InetSocketAddress listen, int hbonePort, Path certs,
+    String namespace, String serviceAccount, String trustDomain, InetSocketAddress listen, int hbonePort, CertSource certs,
     Optional<Path> mesh, Optional<Path> routes, InetSocketAddress admin, InetSocketAddress metrics, InetSocketAddress ready,
     Duration reloadInterval, int maxBody,
     int maxHeaderSize, Duration requestTimeout, Duration requestReadTimeout, Optional<Controller> controller) {
@@ -49,6 +52,70 @@ public record WaypointConfig(
     public Controller {
       members = List.copyOf(members);
     }
+  }
+
+  /** Where the waypoint's certificate comes from: {@link CertFiles} or {@link CertAuthority}. */
+  public sealed interface CertSource permits CertFiles, CertAuthority {}
+
+  /**
+   * The certificate from files, read once at start ({@code certs:}).
+   *
+   * @param dir directory with {@code root-cert.pem} and {@code <namespace>/<serviceAccount>/{cert-chain,key}.pem}
+   */
+  public record CertFiles(Path dir) implements CertSource {}
+
+  /**
+   * The certificate from the controller's CA ({@code ca:}), asked for at start with the pod's
+   * token and renewed at half-life.
+   *
+   * @param host the CA's host
+   * @param port the CA's port (15012)
+   * @param root the mesh root(s), PEM: the CA server and the peers are verified against it
+   * @param token the bearer token (the pod's projected service account token), read at each request
+   * @param server how the CA server's certificate must name it: the controller's SPIFFE ID
+   *     ({@code identity}, by default {@code spiffe://<trustDomain>/ns/capstan-system/sa/capstan-controller})
+   *     or a DNS name ({@code serverName})
+   */
+  public record CertAuthority(String host, int port, Path root, Path token, CaClient.ServerCheck server)
+      implements CertSource {}
+
+  /** {@code certs} (a directory) or {@code ca} (the controller's CA), exactly one. */
+  private static CertSource certs(Fields f, String source, String trustDomain, Path base) {
+    if (f.has("certs") == f.has("ca")) {
+      throw new ConfigException(source + ": exactly one of certs (a directory) or ca (the controller's CA) is required");
+    }
+    if (f.has("certs")) {
+      return new CertFiles(base.resolve(f.string("certs")));
+    }
+    Fields c = f.object("ca").only("address", "root", "token", "identity", "serverName");
+    String hostPort = c.optionalString("address")
+        .orElseThrow(() -> new ConfigException(c.path() + ".address is required (host:port of the CA)"));
+    int colon = hostPort.lastIndexOf(':');
+    int port = colon > 0 && hostPort.substring(colon + 1).matches("[0-9]{1,5}")
+        ? Integer.parseInt(hostPort.substring(colon + 1)) : -1;
+    if (port < 1 || port > 65535) {
+      throw new ConfigException(c.path() + ".address must be <host>:<port>, got '" + hostPort + "'");
+    }
+    String host = hostPort.substring(0, colon).replace("[", "").replace("]", "");
+    Path root = c.optionalString("root").map(base::resolve)
+        .orElseThrow(() -> new ConfigException(c.path() + ".root is required (the mesh root, root-cert.pem)"));
+    Path token = c.optionalString("token").map(base::resolve)
+        .orElseThrow(() -> new ConfigException(c.path() + ".token is required (the pod's projected token file)"));
+    if (c.has("identity") && c.has("serverName")) {
+      throw new ConfigException(c.path() + ": identity and serverName exclude each other: keep one");
+    }
+    CaClient.ServerCheck server;
+    if (c.has("serverName")) {
+      server = new CaClient.ServerCheck.ByName(c.string("serverName"));
+    } else {
+      String named = c.string("identity", "spiffe://" + trustDomain + "/ns/capstan-system/sa/capstan-controller");
+      try {
+        server = new CaClient.ServerCheck.ById(SpiffeId.parse(named));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(c.path() + ".identity: " + e.getMessage());
+      }
+    }
+    return new CertAuthority(host, port, root, token, server);
   }
 
   /** Where the mesh comes from: exactly one of a file ({@code mesh}, with {@code routes}) or the controller. */
@@ -96,18 +163,19 @@ public record WaypointConfig(
   /** Parses a config; {@code base} resolves relative paths. */
   public static WaypointConfig parse(String text, String source, Path base) {
     Fields f = Fields.parse(text, source);
-    f.only("namespace", "serviceAccount", "trustDomain", "listen", "hbonePort", "certs", "mesh", "routes", "admin", "metrics", "ready",
-        "reloadInterval", "maxBody", "maxHeaderSize", "requestTimeout", "requestReadTimeout", "controller");
+    f.only("namespace", "serviceAccount", "trustDomain", "listen", "hbonePort", "certs", "ca", "mesh", "routes", "admin", "metrics",
+        "ready", "reloadInterval", "maxBody", "maxHeaderSize", "requestTimeout", "requestReadTimeout", "controller");
     Optional<Controller> controller = controller(f, source);
+    String trustDomain = f.string("trustDomain", "cluster.local");
     InetSocketAddress listen = f.address("listen", Optional.empty())
         .orElseThrow(() -> new ConfigException(f.at("listen") + " is required (the waypoint pod's IP and HBONE port, e.g. 10.0.0.9:15008)"));
     return new WaypointConfig(
         f.string("namespace"),
         f.string("serviceAccount", "waypoint"),
-        f.string("trustDomain", "cluster.local"),
+        trustDomain,
         listen,
         f.integer("hbonePort", 15008, 1, 65535),
-        base.resolve(f.string("certs")),
+        certs(f, source, trustDomain, base),
         f.optionalString("mesh").map(base::resolve),
         f.optionalString("routes").map(base::resolve),
         admin(f),

@@ -1,8 +1,5 @@
-package dev.capstan.nodeagent.identity;
+package dev.capstan.core.ca;
 
-import dev.capstan.core.ca.CaProtocol;
-import dev.capstan.core.ca.CertificateRequest;
-import dev.capstan.core.ca.CertificateResponse;
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.Pem;
@@ -37,7 +34,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The node agent's side of the CA protocol: a gRPC client of
+ * The client side of the CA protocol (node agents and waypoints): a gRPC client of
  * {@code istio.v1.auth.IstioCertificateService} over TLS 1.3, verifying the CA server against the
  * mesh root and its expected identity (the controller's SPIFFE ID, or a DNS name). Each call
  * reads the bearer token from its file (projected tokens rotate), and an answer is accepted only

@@ -1,4 +1,4 @@
-package dev.capstan.nodeagent.identity;
+package dev.capstan.core.ca;
 
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.tls.TrustBundle;

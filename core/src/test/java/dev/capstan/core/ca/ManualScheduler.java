@@ -1,4 +1,4 @@
-package dev.capstan.nodeagent.identity;
+package dev.capstan.core.ca;
 
 import java.time.Clock;
 import java.time.Duration;

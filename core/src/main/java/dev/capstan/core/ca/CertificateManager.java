@@ -1,4 +1,4 @@
-package dev.capstan.nodeagent.identity;
+package dev.capstan.core.ca;
 
 import dev.capstan.core.identity.SpiffeId;
 import dev.capstan.core.tls.CertifiedKey;
@@ -19,8 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps a certificate for every identity the node's workloads need. For each identity it makes an
- * ECDSA P-256 key on this node (a new one per request; keys never leave the node), sends a CSR
+ * Keeps a certificate for every wanted identity (a node agent's: its local workloads'; a waypoint's:
+ * its own). For each identity it makes an ECDSA P-256 key locally (a new one per request; keys
+ * never leave the process), sends a CSR
  * naming it, installs the answer, and renews at half-life. A failed request is retried with
  * exponential backoff and jitter while the current certificate stays installed; it is removed only
  * when it expires. An identity no longer wanted is removed at once.
@@ -118,7 +119,7 @@ public final class CertificateManager implements AutoCloseable {
     this(signer, install, remove, scheduler, clock, Settings.defaults(), RandomGenerator.getDefault(), Events.NONE);
   }
 
-  /** The identities wanted now (the node's local workloads'); the others are removed. */
+  /** The identities wanted now (a node's local workloads', a waypoint's own); the others are removed. */
   public void update(Set<SpiffeId> wanted) {
     Set<SpiffeId> copy = Set.copyOf(wanted);
     scheduler.execute(() -> reconcile(copy));
