@@ -327,6 +327,11 @@ public final class KubernetesSource implements MeshSource {
     return all().stream().allMatch(SharedIndexInformer::hasSynced);
   }
 
+  /** Whether every informer has its watch open (after its first list); for tests that stop it. */
+  public boolean watching() {
+    return all().stream().allMatch(SharedIndexInformer::isWatching);
+  }
+
   /** The options this source watches with. */
   public Options options() {
     return options;

@@ -38,6 +38,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -93,8 +94,14 @@ class KubernetesSourceTest {
   }
 
   @AfterEach
-  void close() {
+  void close() throws InterruptedException {
     if (source != null) {
+      // A watch still being opened when the source stops can hold the mock server's shutdown past
+      // its 10 s limit (a test that ends at the first snapshot did, under load): let them open.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!source.watching() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
       source.close();
     }
     // The client's open watches would hold the mock server's shutdown (10 s limit, missed once
