@@ -31,7 +31,7 @@ if [[ "$QUICK" == 1 ]]; then
   WARMUP=${WARMUP:-2}
 else
   DURATION=${DURATION:-10}
-  WARMUP=${WARMUP:-15}   # per protocol and proxied topology: the three JVMs need it for their JIT
+  WARMUP=${WARMUP:-30}   # per protocol and proxied topology: three JVMs compiling at once on 2 CPUs (D9: ~50 s to warm)
 fi
 BASE_PORT=${BASE_PORT:-24600}
 WRK_CONNS=${WRK_CONNS:-64}
