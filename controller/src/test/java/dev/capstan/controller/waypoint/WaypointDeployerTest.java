@@ -2,7 +2,6 @@ package dev.capstan.controller.waypoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.capstan.controller.cluster.Leadership;
 import dev.capstan.controller.source.WaypointCrdAccess;
 import dev.capstan.controller.source.crd.WaypointResource;
 import dev.capstan.controller.source.crd.WaypointSpec;
@@ -30,8 +29,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -269,29 +266,5 @@ class WaypointDeployerTest {
       Deployment d = deployment("waypoint");
       return d != null && !d.getMetadata().getLabels().containsKey("test/deleted");
     }, WAIT, () -> "deployment recreated");
-  }
-
-  /** Leadership set by the test; listeners called on the test's thread. */
-  private static final class TestLeadership implements Leadership {
-    private volatile boolean leader = true;
-    private final List<Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
-
-    void set(boolean value) {
-      leader = value;
-      listeners.forEach(l -> l.accept(value));
-    }
-
-    @Override
-    public boolean isLeader() {
-      return leader;
-    }
-
-    @Override
-    public void onChange(Consumer<Boolean> listener) {
-      listeners.add(listener);
-    }
-
-    @Override
-    public void close() {}
   }
 }

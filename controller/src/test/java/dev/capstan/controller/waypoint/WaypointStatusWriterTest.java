@@ -2,7 +2,6 @@ package dev.capstan.controller.waypoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.capstan.controller.cluster.Leadership;
 import dev.capstan.controller.source.KubernetesSource;
 import dev.capstan.controller.source.WaypointCrdAccess;
 import dev.capstan.controller.source.crd.WaypointResource;
@@ -30,10 +29,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -314,28 +311,5 @@ class WaypointStatusWriterTest {
     assertThat(statusWrites()).isEqualTo(2);
     assertThat(condition(written, "Programmed").orElseThrow().reason()).isEqualTo("Pending");
     assertThat(written.getMetadata().getLabels()).containsEntry("team", "payments");
-  }
-
-  private static final class TestLeadership implements Leadership {
-    private volatile boolean leader = true;
-    private final List<Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
-
-    void set(boolean value) {
-      leader = value;
-      listeners.forEach(l -> l.accept(value));
-    }
-
-    @Override
-    public boolean isLeader() {
-      return leader;
-    }
-
-    @Override
-    public void onChange(Consumer<Boolean> listener) {
-      listeners.add(listener);
-    }
-
-    @Override
-    public void close() {}
   }
 }
