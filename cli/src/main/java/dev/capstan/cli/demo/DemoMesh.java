@@ -1,5 +1,6 @@
 package dev.capstan.cli.demo;
 
+import dev.capstan.cli.remote.Prometheus;
 import dev.capstan.controller.Controller;
 import dev.capstan.controller.ControllerConfig;
 import dev.capstan.core.identity.SpiffeId;

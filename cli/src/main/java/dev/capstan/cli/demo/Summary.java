@@ -1,5 +1,6 @@
 package dev.capstan.cli.demo;
 
+import dev.capstan.cli.remote.Prometheus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

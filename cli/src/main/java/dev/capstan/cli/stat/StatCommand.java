@@ -1,6 +1,6 @@
 package dev.capstan.cli.stat;
 
-import dev.capstan.cli.demo.Prometheus;
+import dev.capstan.cli.remote.Prometheus;
 import dev.capstan.cli.output.OutputOptions;
 import dev.capstan.cli.output.Printer;
 import dev.capstan.cli.output.Table;

@@ -1,6 +1,6 @@
 package dev.capstan.cli.stat;
 
-import dev.capstan.cli.demo.Prometheus;
+import dev.capstan.cli.remote.Prometheus;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

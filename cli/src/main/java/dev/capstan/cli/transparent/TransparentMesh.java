@@ -2,7 +2,7 @@ package dev.capstan.cli.transparent;
 
 import dev.capstan.cli.demo.DemoSetup;
 import dev.capstan.cli.demo.Frontend;
-import dev.capstan.cli.demo.Prometheus;
+import dev.capstan.cli.remote.Prometheus;
 import dev.capstan.cli.demo.Summary;
 import dev.capstan.cli.demo.Traffic;
 import dev.capstan.netlab.NetnsProcess;

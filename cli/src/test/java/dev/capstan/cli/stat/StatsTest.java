@@ -3,7 +3,7 @@ package dev.capstan.cli.stat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.capstan.cli.demo.Prometheus;
+import dev.capstan.cli.remote.Prometheus;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;

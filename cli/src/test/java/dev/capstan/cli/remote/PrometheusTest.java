@@ -1,4 +1,4 @@
-package dev.capstan.cli.demo;
+package dev.capstan.cli.remote;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,15 +21,5 @@ class PrometheusTest {
         new Prometheus.Sample("istio_tcp_connections_opened_total",
             Map.of("reporter", "destination", "source_principal", "spiffe://cluster.local/ns/a/sa/b", "note", "a \"quoted\" value"), 3.0),
         new Prometheus.Sample("capstan_overloaded", Map.of(), 0.0));
-  }
-
-  @Test
-  void bytes_per_tenant_add_up_over_the_agents() {
-    List<Prometheus.Sample> a = Prometheus.parse("capstan_tenant_read_bytes_total{tenant=\"shop\"} 100.0\n");
-    List<Prometheus.Sample> b = Prometheus.parse("""
-        capstan_tenant_read_bytes_total{tenant="shop"} 20.0
-        capstan_tenant_read_bytes_total{tenant="reviews"} 7.0
-        """);
-    assertThat(Summary.bytesPerTenant(List.of(a, b))).containsExactly(Map.entry("reviews", 7L), Map.entry("shop", 120L));
   }
 }

@@ -1,4 +1,4 @@
-package dev.capstan.cli.demo;
+package dev.capstan.cli.remote;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
