@@ -299,11 +299,21 @@ class WaypointStatusWriterTest {
 
     // The change that caused the conflict reaches the cache (unless another event's pass came
     // first): a pass computes the status again and writes it.
-    client.resources(WaypointResource.class).inNamespace("shop").withName("waypoint")
-        .edit(w -> {
-          w.getMetadata().setLabels(Map.of("team", "payments"));
-          return w;
-        });
+    // (the writer may write the status between this edit's read and its patch: 409, edit again)
+    for (int attempt = 1; ; attempt++) {
+      try {
+        client.resources(WaypointResource.class).inNamespace("shop").withName("waypoint")
+            .edit(w -> {
+              w.getMetadata().setLabels(Map.of("team", "payments"));
+              return w;
+            });
+        break;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != HttpURLConnection.HTTP_CONFLICT || attempt == 5) {
+          throw e;
+        }
+      }
+    }
     WaypointResource written = awaitStatus("shop", "waypoint", "the status, written again",
         w -> condition(w, "Programmed").isPresent());
 
