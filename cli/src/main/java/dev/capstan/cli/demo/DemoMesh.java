@@ -4,6 +4,7 @@ import dev.capstan.cli.remote.Prometheus;
 import dev.capstan.controller.Controller;
 import dev.capstan.controller.ControllerConfig;
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.FreePorts;
 import dev.capstan.core.tls.CertifiedKey;
 import dev.capstan.core.tls.Issuer;
 import dev.capstan.core.tls.Pem;
@@ -15,9 +16,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -113,9 +112,9 @@ public final class DemoMesh implements DemoSetup {
 
   private void startAll(java.util.Optional<Path> manifests) throws Exception {
     Random random = new SecureRandom();
-    hbonePort = freePortOn(random, FRONTEND_IP, REVIEWS_V1_IP, REVIEWS_V2_IP, WAYPOINT_IP, "127.0.0.1");
-    appPort = freePortOn(random, REVIEWS_V1_IP, REVIEWS_V2_IP);
-    hazelcastPort = freePortOn(random, "127.0.0.1");
+    hbonePort = FreePorts.on(random, FRONTEND_IP, REVIEWS_V1_IP, REVIEWS_V2_IP, WAYPOINT_IP, "127.0.0.1");
+    appPort = FreePorts.on(random, REVIEWS_V1_IP, REVIEWS_V2_IP);
+    hazelcastPort = FreePorts.on(random, "127.0.0.1");
     writeManifests(manifests);
 
     byte[] a = new byte[24];
@@ -274,26 +273,6 @@ public final class DemoMesh implements DemoSetup {
       }
       Thread.sleep(50);
     }
-  }
-
-  /** A port free on every one of {@code ips}, below the ephemeral range (so no client socket holds it). */
-  static int freePortOn(Random random, String... ips) throws IOException {
-    for (int attempt = 0; attempt < 200; attempt++) {
-      int port = 20_000 + random.nextInt(12_000);
-      boolean free = true;
-      for (String ip : ips) {
-        try (ServerSocket s = new ServerSocket()) {
-          s.bind(new InetSocketAddress(InetAddress.getByName(ip), port));
-        } catch (IOException taken) {
-          free = false;
-          break;
-        }
-      }
-      if (free) {
-        return port;
-      }
-    }
-    throw new IOException("no port in 20000-31999 is free on every one of " + String.join(", ", ips));
   }
 
   private static void writeSecret(Path file, String text) throws IOException {

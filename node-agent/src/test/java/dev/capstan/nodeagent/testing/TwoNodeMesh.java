@@ -1,5 +1,6 @@
 package dev.capstan.nodeagent.testing;
 
+import dev.capstan.core.io.FreePorts;
 import dev.capstan.core.testing.EchoServer;
 import dev.capstan.nodeagent.NodeAgent;
 import dev.capstan.nodeagent.NodeAgentMain;
@@ -9,7 +10,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -270,25 +270,9 @@ public final class TwoNodeMesh implements AutoCloseable {
     return freePortOn(POD_A, POD_C, POD_B1, POD_B2, POD_B3, "127.0.0.1");
   }
 
-  /** A port free on every one of {@code ips}, below the ephemeral range. */
+  /** A port free on every one of {@code ips}, below the ephemeral range ({@link FreePorts}). */
   public static int freePortOn(String... ips) throws IOException {
-    java.util.Random random = new java.util.Random();
-    for (int attempt = 0; attempt < 100; attempt++) {
-      int port = 20_000 + random.nextInt(12_000);
-      boolean free = true;
-      for (String ip : ips) {
-        try (ServerSocket s = new ServerSocket()) {
-          s.bind(new InetSocketAddress(InetAddress.getByName(ip), port));
-        } catch (IOException taken) {
-          free = false;
-          break;
-        }
-      }
-      if (free) {
-        return port;
-      }
-    }
-    throw new IOException("no port free on every one of " + String.join(", ", ips));
+    return FreePorts.on(new java.util.Random(), ips);
   }
 
   @Override

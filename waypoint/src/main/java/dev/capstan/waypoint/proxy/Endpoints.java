@@ -8,11 +8,14 @@ import dev.capstan.core.model.ServicePort;
 import dev.capstan.core.model.Workload;
 import dev.capstan.waypoint.state.WaypointView;
 import java.net.InetSocketAddress;
+import dev.capstan.waypoint.resilience.ResolvedPolicy;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntUnaryOperator;
 
 /**
  * A backend service port's healthy endpoints as one view has them, with everything a request
@@ -40,6 +43,24 @@ record Endpoints(List<Target> targets, List<String> uids) {
   /** The endpoint with this uid (one of {@link #uids}). */
   Target target(String uid) {
     return targets.get(uids.indexOf(uid));
+  }
+
+  /**
+   * An endpoint by {@code policy}'s picker (P2C over peak EWMA latency by default), or null when
+   * there is none. Ejected endpoints are left out (all used if all are out); endpoints in {@code
+   * tried} are left out too while others remain (a retry prefers one not tried yet).
+   */
+  Target pick(ResolvedPolicy policy, IntUnaryOperator random, Collection<String> tried) {
+    if (uids.isEmpty()) {
+      return null;
+    }
+    List<String> in = policy.outliers().map(o -> o.available(uids)).orElse(uids);
+    if (!tried.isEmpty() && in.size() > 1) {
+      List<String> fresh = in.stream().filter(uid -> !tried.contains(uid)).toList();
+      in = fresh.isEmpty() ? in : fresh;
+    }
+    int i = policy.picker().pick(in, random);
+    return in == uids ? targets.get(i) : target(in.get(i));
   }
 
   private static Endpoints of(WaypointView view, String serviceKey, int port, Inbound.Settings settings) {

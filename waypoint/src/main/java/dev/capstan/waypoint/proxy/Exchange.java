@@ -678,24 +678,10 @@ final class Exchange implements Upstream.Receiver {
 
   // ------------------------------------------------------------------ choosing the endpoint
 
-  /**
-   * A healthy endpoint of the backend with an address, by the policy's picker (P2C over peak EWMA
-   * latency, {@link PeakEwma}, by default), or null when there is none. Ejected endpoints are left
-   * out (all used if all are out); a retry prefers an endpoint not tried yet.
-   */
+  /** An endpoint of the backend ({@link Endpoints#pick}); a retry prefers one not tried yet. */
   private Endpoints.Target pick(WaypointView current, Backend backend) {
     endpoints = shared.endpoints().get(current, backend.service(), backend.port());
-    List<String> uids = endpoints.uids();
-    if (uids.isEmpty()) {
-      return null;
-    }
-    List<String> in = policy.outliers().map(o -> o.available(uids)).orElse(uids);
-    if (attempts > 1 && in.size() > 1) {
-      List<String> fresh = in.stream().filter(uid -> !tried.contains(uid)).toList();
-      in = fresh.isEmpty() ? in : fresh;
-    }
-    int i = policy.picker().pick(in, shared.random());
-    return in == uids ? endpoints.targets().get(i) : endpoints.target(in.get(i));
+    return endpoints.pick(policy, shared.random(), attempts > 1 ? tried : List.of());
   }
 
   /** Netty headers as a filter edits them. */

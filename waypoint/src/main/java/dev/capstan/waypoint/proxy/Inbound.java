@@ -281,15 +281,13 @@ public final class Inbound implements HboneServer.Acceptor {
         client.close();
         return;
       }
-      Endpoints endpoints = shared.endpoints().get(current, serviceKey, port);
-      if (endpoints.uids().isEmpty()) {
+      ResolvedPolicy policy = current.trafficPolicies(states).forService(serviceKey);
+      Endpoints.Target t = shared.endpoints().get(current, serviceKey, port).pick(policy, shared.random(), List.of());
+      if (t == null) {
         LOG.warn("TCP connection from {} to {}:{}: no healthy endpoint, closed", source, serviceKey, port);
         client.close();
         return;
       }
-      ResolvedPolicy policy = current.trafficPolicies(states).forService(serviceKey);
-      List<String> in = policy.outliers().map(o -> o.available(endpoints.uids())).orElse(endpoints.uids());
-      Endpoints.Target t = endpoints.target(in.get(policy.picker().pick(in, shared.random())));
       Upstream.AppKey key = new Upstream.AppKey(new Upstream.Key(t.identity(), t.agent()), t.address(), source.getAddress(),
           Upstream.Protocol.TCP);
       upstream.tunnel(client.eventLoop(), key, shared.clientTls().get()).addListener(f -> {
