@@ -72,8 +72,7 @@ final class Exchange implements Upstream.Receiver {
       Supplier<SslContext> clientTls, IntUnaryOperator random, DoubleSupplier chance, Endpoints.Cache endpoints) {}
 
   private final Shared shared;
-  private final RequestReader reader;
-  private final Channel client;
+  private final ClientStream client;
   private final HttpRequest head;
   private final InetSocketAddress source;
   final Call call;
@@ -113,10 +112,9 @@ final class Exchange implements Upstream.Receiver {
   private ResolvedPolicy policy;
   private ResolvedPolicy.Admission admission;
 
-  Exchange(Shared shared, RequestReader reader, HttpRequest head, InetSocketAddress source, Call call) {
+  Exchange(Shared shared, ClientStream client, HttpRequest head, InetSocketAddress source, Call call) {
     this.shared = shared;
-    this.reader = reader;
-    this.client = reader.channel();
+    this.client = client;
     this.head = head;
     this.source = source;
     this.call = call;
@@ -133,7 +131,7 @@ final class Exchange implements Upstream.Receiver {
 
   /** Whether the client speaks HTTP/2. */
   boolean clientSpeaksHttp2() {
-    return reader.http2();
+    return client.http2();
   }
 
   /** Tells the client to send its body ({@code Expect: 100-continue}). */
@@ -241,7 +239,7 @@ final class Exchange implements Upstream.Receiver {
       finish();
       return;
     }
-    if (!reader.http2()) {
+    if (!client.http2()) {
       HttpUtil.setContentLength(response, response.content().readableBytes());
       HttpUtil.setKeepAlive(response, keepAlive && requestComplete);
     }
@@ -375,7 +373,7 @@ final class Exchange implements Upstream.Receiver {
     }
     up.flush();
     up.read();
-    reader.demand();
+    client.demand();
   }
 
   @Override
@@ -417,7 +415,7 @@ final class Exchange implements Upstream.Receiver {
       route.responseHeaders().forEach(c -> HeaderEditor.apply(c, new Editor(response.headers())));
       HopByHop.strip(response.headers());
       response.headers().remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
-      if (!reader.http2()) {
+      if (!client.http2()) {
         frameForHttp1(response);
       }
       response.setProtocolVersion(HttpVersion.HTTP_1_1);
@@ -470,7 +468,7 @@ final class Exchange implements Upstream.Receiver {
 
   @Override
   public void writable() {
-    reader.demand();
+    client.demand();
   }
 
   /** The client can take more of the response. */
@@ -545,8 +543,10 @@ final class Exchange implements Upstream.Receiver {
       was.release(false);
       endAttempt(false);
     }
-    call.flag("client_gone");
-    status = 499;
+    if (!responseComplete) {
+      call.flag("client_gone");
+      status = 499;
+    }
     finish();
   }
 
@@ -609,7 +609,7 @@ final class Exchange implements Upstream.Receiver {
     waiting.forEach(ReferenceCountUtil::release);
     waiting.clear();
     call.finished(status == 0 ? 499 : status, responseBytes);
-    reader.done(this, keepAlive && requestComplete);
+    client.done(this, keepAlive && requestComplete);
   }
 
   private void dropReplay() {

@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>Accept: a source node agent's HBONE CONNECT must name a known service VIP:port (else 400);
  *       the stream is answered 200 and its protocol detected: HTTP/2 with prior knowledge (one
- *       request per inner stream) or HTTP/1.1 (one request at a time, keep-alive).
+ *       request per inner stream, {@link Http2Requests}) or HTTP/1.1 (one request at a time,
+ *       keep-alive, {@link RequestReader}).
  *   <li>Route: per request head, the service port's {@link RouteTable} picks a rule and a backend;
  *       404, 500 and redirects are answered here, as are bad requests ({@link BadRequests}).
  *   <li>Forward: the {@link Exchange} picks a healthy endpoint and sends the request over a
@@ -158,18 +159,16 @@ public final class Inbound implements HboneServer.Acceptor {
         ctx -> {
           HttpDecoderConfig decoding = new HttpDecoderConfig()
               .setMaxHeaderSize(settings.maxHeaderSize()).setMaxInitialLineLength(settings.maxHeaderSize());
-          ctx.pipeline().addAfter(ctx.name(), "http1-requests", new RequestReader(false, requests));
+          ctx.pipeline().addAfter(ctx.name(), "http1-requests", new RequestReader(requests));
           ctx.pipeline().addAfter(ctx.name(), "http1-encoder", new HttpResponseEncoder());
           ctx.pipeline().addAfter(ctx.name(), "http1-decoder", new HttpRequestDecoder(decoding));
         },
         // HTTP/2 with prior knowledge: each inner stream is one request
         ctx -> {
           ctx.pipeline().remove(SlowRequest.class);
-          // Bounded: the head size is announced (SETTINGS_MAX_HEADER_LIST_SIZE) and enforced by
-          // Netty's decoder (CONTINUATION included); more than 200 streams reset by the client in
-          // 30 s (rapid reset) ends the connection with GOAWAY.
-          ctx.pipeline().addAfter(ctx.name(), "h2", innerHttp2Server(requests));
-          ctx.pipeline().addAfter("h2", "h2-connection-errors", new InnerConnectionErrors(source));
+          String from = Hbone.authority(source);
+          ctx.pipeline().addAfter(ctx.name(), "h2", Http2Requests.create(requests, settings.maxHeaderSize(),
+              (error, detail) -> telemetry.connectionError("http2", error.name(), from, detail)));
         },
         // the app's own TLS: opaque bytes to an endpoint of the service
         ctx -> {
@@ -178,52 +177,6 @@ public final class Inbound implements HboneServer.Acceptor {
         }));
     HboneStreams.accept(stream);
     stream.config().setAutoRead(true);
-  }
-
-  /**
-   * The HTTP/2 server inside a tunnel: one inner stream per request. Netty's deprecated
-   * {@code Http2MultiplexCodec}, not {@code Http2FrameCodec} + {@code Http2MultiplexHandler}: the
-   * handler decides it is a server only when its channel's parent is a {@code ServerChannel}, which
-   * a tunnel's stream is not, and then takes the client's first stream (id 1, where curl, nghttp and
-   * browsers start) for an HTTP/1.1 upgrade it refuses, failing the connection. The codec asks its
-   * own connection instead (decisions D23).
-   */
-  @SuppressWarnings("deprecation")
-  private io.netty.channel.ChannelHandler innerHttp2Server(Requests requests) {
-    return io.netty.handler.codec.http2.Http2MultiplexCodecBuilder.forServer(new ChannelInitializer<Http2StreamChannel>() {
-      @Override
-      protected void initChannel(Http2StreamChannel inner) {
-        OpenStreams.track(inner);
-        // named: Netty would otherwise generate a name per stream, that is per request
-        inner.pipeline().addLast("http", SERVER_CODEC).addLast("requests", new RequestReader(true, requests));
-      }
-    }).initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(settings.maxHeaderSize()).maxConcurrentStreams(100))
-        .decoderEnforceMaxRstFramesPerWindow(200, 30)
-        .build();
-  }
-
-  /**
-   * Last in a tunnel that carries HTTP/2: the inner codec reports a connection error here before it
-   * writes its GOAWAY and closes. Left to the end of the pipeline, the error would reset the
-   * tunnel stream at once and the GOAWAY (with the RFC 9113 error code) would never reach the
-   * client; here it is counted and logged, and the codec ends the connection itself.
-   */
-  private final class InnerConnectionErrors extends ChannelInboundHandlerAdapter {
-    private final InetSocketAddress source;
-
-    InnerConnectionErrors(InetSocketAddress source) {
-      this.source = source;
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      Http2Exception error = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
-      if (error == null) {
-        ctx.fireExceptionCaught(cause);
-        return;
-      }
-      telemetry.connectionError("http2", error.error().name(), Hbone.authority(source), String.valueOf(error.getMessage()));
-    }
   }
 
   @Override
@@ -320,10 +273,9 @@ public final class Inbound implements HboneServer.Acceptor {
     }
 
     @Override
-    public Exchange open(RequestReader reader, HttpRequest head) {
-      head.headers().remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
+    public Exchange open(ClientStream client, HttpRequest head) {
       Call call = new Call(telemetry, sourceAuthority, principal, serviceKey, head);
-      return new Exchange(shared, reader, head, source, call);
+      return new Exchange(shared, client, head, source, call);
     }
 
     @Override

@@ -5,38 +5,37 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.Http2Error;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Last in a client stream's pipeline (an HTTP/1.1 stream, or one inner stream of an HTTP/2
- * connection): reads requests one at a time and hands each to its {@link Exchange}. Auto-read is
+ * Last in an HTTP/1.1 client stream's pipeline: reads requests one at a time and hands each to
+ * its {@link Exchange}, and is the stream the exchange answers on ({@link ClientStream}). Auto-read is
  * off: the stream is read when there is no request yet or the exchange wants more of its body, so
  * a request's bytes are pulled no faster than its upstream takes them. HTTP/1.1 requests pipelined
  * behind one still being answered wait here, in order (one read's worth at most).
  */
-final class RequestReader extends ChannelInboundHandlerAdapter {
+final class RequestReader extends ChannelInboundHandlerAdapter implements ClientStream {
 
   private static final Logger LOG = LoggerFactory.getLogger(RequestReader.class);
 
   /** Starts exchanges: {@link #open} makes one for a request head, {@link #route} decides where it goes. */
   interface Starter {
-    Exchange open(RequestReader reader, HttpRequest head);
+    Exchange open(ClientStream client, HttpRequest head);
 
     void route(Exchange exchange);
   }
 
-  private final boolean http2;
   private final Starter starter;
   private final ArrayDeque<Object> early = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
@@ -44,18 +43,48 @@ final class RequestReader extends ChannelInboundHandlerAdapter {
   private boolean draining;
   private boolean inputEnded;
 
-  RequestReader(boolean http2, Starter starter) {
-    this.http2 = http2;
+  RequestReader(Starter starter) {
     this.starter = starter;
   }
 
-  Channel channel() {
-    return ctx.channel();
+  @Override
+  public boolean http2() {
+    return false;
   }
 
-  /** Whether the client speaks HTTP/2 (this is one inner stream) rather than HTTP/1.1. */
-  boolean http2() {
-    return http2;
+  @Override
+  public EventLoop eventLoop() {
+    return ctx.channel().eventLoop();
+  }
+
+  @Override
+  public boolean isActive() {
+    return ctx.channel().isActive();
+  }
+
+  @Override
+  public boolean isWritable() {
+    return ctx.channel().isWritable();
+  }
+
+  @Override
+  public void write(HttpObject msg) {
+    ctx.channel().write(msg, ctx.channel().voidPromise());
+  }
+
+  @Override
+  public void writeAndFlush(HttpObject msg) {
+    ctx.channel().writeAndFlush(msg, ctx.channel().voidPromise());
+  }
+
+  @Override
+  public void flush() {
+    ctx.channel().flush();
+  }
+
+  @Override
+  public void close() {
+    ctx.channel().close();
   }
 
   @Override
@@ -125,8 +154,8 @@ final class RequestReader extends ChannelInboundHandlerAdapter {
     demand();
   }
 
-  /** Reads more when there is no request yet, or the exchange wants more of its body. */
-  void demand() {
+  @Override
+  public void demand() {
     if (ctx == null || !ctx.channel().isActive() || inputEnded) {
       return;
     }
@@ -135,8 +164,8 @@ final class RequestReader extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** {@code exchange} is over: the next request is read, or the stream ends. */
-  void done(Exchange exchange, boolean keepAlive) {
+  @Override
+  public void done(Exchange exchange, boolean keepAlive) {
     if (current != exchange) {
       return;
     }
@@ -145,10 +174,8 @@ final class RequestReader extends ChannelInboundHandlerAdapter {
       end();
       return;
     }
-    if (!http2) {
-      SlowRequest.next(ctx.channel());
-    }
-    if (!http2 && !draining) {
+    SlowRequest.next(ctx.channel());
+    if (!draining) {
       draining = true;
       try {
         while (!early.isEmpty() && (current == null || !current.requestComplete())) {
@@ -166,11 +193,7 @@ final class RequestReader extends ChannelInboundHandlerAdapter {
     early.forEach(ReferenceCountUtil::release);
     early.clear();
     Channel ch = ctx.channel();
-    if (http2) {
-      if (ch.isActive()) { // both sides ended closes the stream: still open, the client is told to stop sending
-        ch.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR)).addListener(ChannelFutureListener.CLOSE);
-      }
-    } else if (ch.isActive()) {
+    if (ch.isActive()) {
       ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
   }

@@ -41,6 +41,7 @@ import dev.capstan.waypoint.telemetry.RequestTelemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -591,11 +592,19 @@ class WaypointPathTest {
     }
 
     FullHttpResponse get(String path, Map<String, String> headers) throws Exception {
+      FullHttpResponse response = start(HttpMethod.GET, path, headers, Unpooled.EMPTY_BUFFER).poll(10, TimeUnit.SECONDS);
+      assertThat(response).as("an HTTP/2 response to GET " + path).isNotNull();
+      return response;
+    }
+
+    /** Opens an inner stream and sends the request on it; its whole response arrives in the queue. */
+    LinkedBlockingQueue<FullHttpResponse> start(HttpMethod method, String path, Map<String, String> headers, ByteBuf body)
+        throws Exception {
       LinkedBlockingQueue<FullHttpResponse> answer = new LinkedBlockingQueue<>();
       Http2StreamChannel inner = await(new Http2StreamChannelBootstrap(stream).handler(new ChannelInitializer<Http2StreamChannel>() {
         @Override
         protected void initChannel(Http2StreamChannel ch) {
-          ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false), new HttpObjectAggregator(1 << 20),
+          ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false), new HttpObjectAggregator(16 << 20),
               new SimpleChannelInboundHandler<FullHttpResponse>(false) {
                 @Override
                 protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
@@ -604,14 +613,12 @@ class WaypointPathTest {
               });
         }
       }).open());
-      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path, Unpooled.EMPTY_BUFFER);
+      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path, body);
       request.headers().set(HttpHeaderNames.HOST, "reviews.shop:9080");
       request.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
       headers.forEach(request.headers()::set);
       inner.writeAndFlush(request);
-      FullHttpResponse response = answer.poll(10, TimeUnit.SECONDS);
-      assertThat(response).as("an HTTP/2 response to GET " + path).isNotNull();
-      return response;
+      return answer;
     }
 
     @Override
@@ -667,6 +674,32 @@ class WaypointPathTest {
       assertThat(big.content().readableBytes()).isEqualTo(8 << 20);
       big.release();
       // and the stream goes on after them
+      assertThat(body(client.get("/anything", Map.of("x-canary", "always")))).isEqualTo("v2");
+    }
+  }
+
+  @Test
+  void over_http2_bodies_larger_than_any_flow_control_window_stream_through_both_ways_on_concurrent_streams() throws Exception {
+    byte[] upload = new byte[4 << 20]; // 64 times the client's stream and connection windows: sent as the waypoint acknowledges it
+    java.util.Arrays.fill(upload, (byte) 'u');
+    try (H2Client client = new H2Client(VIP + ":9080")) {
+      var counted = client.start(HttpMethod.POST, "/upload", Map.of("x-canary", "always"), Unpooled.wrappedBuffer(upload));
+      var big = client.start(HttpMethod.GET, "/big/" + (8 << 20), Map.of("x-canary", "always"), Unpooled.EMPTY_BUFFER);
+      var small = client.start(HttpMethod.GET, "/anything", Map.of("x-canary", "always"), Unpooled.EMPTY_BUFFER);
+
+      FullHttpResponse s = small.poll(20, TimeUnit.SECONDS);
+      assertThat(s).as("the small request beside two large ones").isNotNull();
+      assertThat(body(s)).isEqualTo("v2");
+      FullHttpResponse c = counted.poll(20, TimeUnit.SECONDS);
+      assertThat(c).as("the upload's answer").isNotNull();
+      assertThat(c.status().code()).isEqualTo(200);
+      assertThat(body(c)).isEqualTo(Integer.toString(upload.length));
+      FullHttpResponse b = big.poll(20, TimeUnit.SECONDS);
+      assertThat(b).as("the download").isNotNull();
+      assertThat(b.status().code()).isEqualTo(200);
+      assertThat(b.content().readableBytes()).isEqualTo(8 << 20);
+      b.release();
+      // and the connection goes on after them
       assertThat(body(client.get("/anything", Map.of("x-canary", "always")))).isEqualTo("v2");
     }
   }
