@@ -4,7 +4,6 @@ import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.hbone.HboneStreams;
-import dev.capstan.core.hbone.OpenStreams;
 import dev.capstan.core.io.Hold;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
@@ -22,8 +21,6 @@ import dev.capstan.waypoint.telemetry.Traceparent;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -32,12 +29,7 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http2.Http2CodecUtil;
-import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -86,9 +78,6 @@ public final class Inbound implements HboneServer.Acceptor {
    */
   public record Settings(String trustDomain, int hbonePort, int maxBody, Duration defaultTimeout, int maxStreamsPerConnection,
       int maxHeaderSize, Duration requestReadTimeout, Duration upstreamIdleTimeout) {}
-
-  /** HTTP/2 frames as HTTP objects for the inner server's streams (stateless: one for all). */
-  private static final Http2StreamFrameToHttpObjectCodec SERVER_CODEC = new Http2StreamFrameToHttpObjectCodec(true);
 
   private final Settings settings;
   private final Supplier<WaypointView> view;
