@@ -704,6 +704,44 @@ class WaypointPathTest {
     }
   }
 
+  @Test
+  void an_http2_client_resetting_its_stream_mid_response_is_logged_499_and_its_connection_goes_on() throws Exception {
+    try (H2Client client = new H2Client(VIP + ":9080")) {
+      java.util.concurrent.CompletableFuture<Void> head = new java.util.concurrent.CompletableFuture<>();
+      Http2StreamChannel inner = await(new Http2StreamChannelBootstrap(client.stream).handler(new ChannelInitializer<Http2StreamChannel>() {
+        @Override
+        protected void initChannel(Http2StreamChannel ch) {
+          ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+              io.netty.util.ReferenceCountUtil.release(msg);
+              if (msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame && head.complete(null)) {
+                ctx.close(); // RST_STREAM (CANCEL) with most of the answer still to come
+              }
+            }
+          });
+        }
+      }).open());
+      var request = new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET").path("/big/" + (64 << 20))
+          .scheme("http").authority("reviews.shop:9080");
+      request.add("x-canary", "always");
+      inner.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(request, true));
+      head.get(10, TimeUnit.SECONDS);
+
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (logged.isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(logged).singleElement().satisfies(e -> {
+        assertThat(e.status()).isEqualTo(499);
+        assertThat(e.flag()).contains("client_gone");
+        assertThat(e.responseBytes()).isLessThan(64 << 20);
+      });
+      // the other streams of the connection are not affected
+      assertThat(body(client.get("/anything", Map.of("x-canary", "always")))).isEqualTo("v2");
+    }
+  }
+
   // ------------------------------------------------------------------ TrafficPolicy and authorization
 
   @Test
