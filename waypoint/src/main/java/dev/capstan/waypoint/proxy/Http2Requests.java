@@ -163,7 +163,7 @@ final class Http2Requests extends Http2ConnectionHandler {
       Exchange exchange = starter.open(s, head);
       s.exchange = exchange;
       if (endOfStream) {
-        exchange.body(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER));
+        exchange.body(LastHttpContent.EMPTY_LAST_CONTENT);
       }
       starter.route(exchange);
     }
