@@ -128,10 +128,9 @@ class WaypointPathTest {
     group = transport.newGroup(2, "waypoint-test");
     tls = ca.tls(TlsEngine.AUTO);
     appPort = freePort();
-    int hbonePort = freePort();
     backends.add(backend(V1_IP, "v1"));
     backends.add(backend(V2_IP, "v2"));
-    startDestinationAgent(hbonePort);
+    int hbonePort = startDestinationAgent();
 
     Workload v1 = new Workload("uid-v1", "reviews-v1", "shop", "reviews", List.of(V1_IP), "node-b", Map.of("version", "v1"), null);
     Workload v2 = new Workload("uid-v2", "reviews-v2", "shop", "reviews", List.of(V2_IP), "node-b", Map.of("version", "v2"), null);
@@ -297,16 +296,32 @@ class WaypointPathTest {
     return s;
   }
 
-  /** A destination node agent on both workload IPs: records who called, splices to the app. */
-  private void startDestinationAgent(int hbonePort) throws Exception {
+  /**
+   * A destination node agent on both workload IPs, on one port: records who called, splices to the
+   * app. The port is the kernel's choice on the first IP; when the second IP has it in use (a
+   * connection of an earlier test), another is tried.
+   */
+  private int startDestinationAgent() throws Exception {
     SslContext server = tls.server(reviews);
     HboneServer.Acceptor acceptor = new SpliceAcceptor(transport, HboneServer.Request::target,
         request -> destinationSaw.add(request.peer().uri() + " " + request.headers().get(Hbone.FORWARDED)), refusal -> { });
-    for (String ip : List.of(V1_IP, V2_IP)) {
-      listeners.add(new ServerBootstrap().group(group).channel(transport.serverChannel())
-          .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(reviews.identity(), server)),
-              HboneSettings.defaults(), acceptor))
-          .bind(new InetSocketAddress(ip, hbonePort)).sync().channel());
+    ServerBootstrap b = new ServerBootstrap().group(group).channel(transport.serverChannel())
+        .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)
+        .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(reviews.identity(), server)),
+            HboneSettings.defaults(), acceptor));
+    for (int attempt = 1; ; attempt++) {
+      Channel first = b.bind(new InetSocketAddress(V1_IP, 0)).sync().channel();
+      int port = ((InetSocketAddress) first.localAddress()).getPort();
+      io.netty.channel.ChannelFuture second = b.bind(new InetSocketAddress(V2_IP, port)).await();
+      if (second.isSuccess()) {
+        listeners.add(first);
+        listeners.add(second.channel());
+        return port;
+      }
+      first.close().sync();
+      if (attempt == 5) {
+        throw new IllegalStateException("no port free on both " + V1_IP + " and " + V2_IP, second.cause());
+      }
     }
   }
 
