@@ -27,7 +27,10 @@ interface ClientStream {
   void write(HttpObject msg);
 
   /** Writes part of the response and sends what was written. */
-  void writeAndFlush(HttpObject msg);
+  default void writeAndFlush(HttpObject msg) {
+    write(msg);
+    flush();
+  }
 
   /** Sends what was written. */
   void flush();

@@ -1,11 +1,6 @@
 package dev.capstan.waypoint.proxy;
 
-import dev.capstan.core.identity.SpiffeId;
-import dev.capstan.core.model.Endpoint;
 import dev.capstan.core.model.HttpRoute.Backend;
-import dev.capstan.core.model.Service;
-import dev.capstan.core.model.ServicePort;
-import dev.capstan.core.model.Workload;
 import dev.capstan.waypoint.balance.PeakEwma;
 import dev.capstan.waypoint.resilience.ResolvedPolicy;
 import dev.capstan.waypoint.resilience.RetryPolicy;
@@ -15,7 +10,6 @@ import dev.capstan.waypoint.state.WaypointView;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -42,7 +36,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import java.util.function.IntUnaryOperator;

@@ -277,12 +277,6 @@ final class Http2Requests extends Http2ConnectionHandler {
     }
 
     @Override
-    public void writeAndFlush(HttpObject msg) {
-      write(msg);
-      flush();
-    }
-
-    @Override
     public void flush() {
       Http2Requests.this.flush(ctx);
     }

@@ -73,11 +73,6 @@ final class RequestReader extends ChannelInboundHandlerAdapter implements Client
   }
 
   @Override
-  public void writeAndFlush(HttpObject msg) {
-    ctx.channel().writeAndFlush(msg, ctx.channel().voidPromise());
-  }
-
-  @Override
   public void flush() {
     ctx.channel().flush();
   }
