@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.capstan.core.identity.SpiffeId;
+import dev.capstan.core.io.Splice;
 import dev.capstan.core.io.Transport;
 import dev.capstan.core.testing.EchoServer;
 import dev.capstan.core.testing.SpliceAcceptor;
@@ -19,13 +20,19 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayOutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,6 +44,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -73,9 +81,12 @@ class HboneTunnelTest {
   }
 
   private InetSocketAddress startServer(TlsEngine engine) throws Exception {
+    return startServer(engine, new SpliceAcceptor(transport, request -> echo.address(), accepted::add, refusals::add));
+  }
+
+  private InetSocketAddress startServer(TlsEngine engine, HboneServer.Acceptor acceptor) throws Exception {
     MeshTls tls = ca.tls(engine);
     SslContext ctx = tls.server(server);
-    HboneServer.Acceptor acceptor = new SpliceAcceptor(transport, request -> echo.address(), accepted::add, refusals::add);
     listener = new ServerBootstrap().group(group).channel(transport.serverChannel())
         .childHandler(new HboneServer(local -> Optional.of(new HboneServer.ServerTls(server.identity(), ctx)),
             HboneSettings.defaults(), acceptor))
@@ -166,6 +177,92 @@ class HboneTunnelTest {
     }
     assertThat(echo.accepted()).isEqualTo(50);
     assertThat(accepted).extracting(r -> r.peerAddress()).containsOnly(accepted.get(0).peerAddress());
+  }
+
+  @Test
+  void answers_that_arrive_together_reach_the_app_in_one_write() throws Exception {
+    // Once each of the 8 tunnels has asked (one byte), the server answers 32 DATA frames on each,
+    // interleaved across the tunnels and in one flush: as the answers of many requests of an HTTP/2
+    // client's connections come back to its node agent, several per tunnel in each read. A write
+    // (and a flush) per frame made a syscall and a TCP segment per answer.
+    int frames = 32;
+    int tunnels = 8;
+    String chunk = "0123456789abcdef";
+    List<Http2StreamChannel> asked = new ArrayList<>();
+    InetSocketAddress address = startServer(TlsEngine.AUTO, new HboneServer.Acceptor() {
+      @Override
+      public void accept(HboneServer.Request request) {
+        Http2StreamChannel served = request.stream();
+        HboneStreams.accept(served);
+        served.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+          @Override
+          public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+            asked.add(served);
+            if (asked.size() < tunnels) {
+              return;
+            }
+            for (int i = 0; i < frames; i++) {
+              for (Http2StreamChannel s : asked) {
+                s.write(new DefaultHttp2DataFrame(Unpooled.copiedBuffer(chunk, StandardCharsets.UTF_8), false));
+              }
+            }
+            asked.forEach(Http2StreamChannel::flush);
+            asked.clear();
+          }
+        });
+        served.config().setAutoRead(true);
+      }
+
+      @Override
+      public void refused(HboneServer.Refusal refusal) {
+        refusals.add(refusal);
+      }
+    });
+    HboneConnection c = connect(address, ca.tls(TlsEngine.AUTO).client(client), server.identity());
+    int batches = 4;
+    AtomicInteger socketFlushes = new AtomicInteger();
+    try (ServerSocket app = new ServerSocket(0, tunnels, InetAddress.getLoopbackAddress())) {
+      List<Socket> appSides = new ArrayList<>();
+      try {
+        for (int t = 0; t < tunnels; t++) {
+          Http2StreamChannel stream = open(c, Hbone.authority(echo.address()));
+          Channel socket = new Bootstrap().group(stream.eventLoop()).channel(transport.socketChannel())
+              .option(ChannelOption.AUTO_READ, false).option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+              .handler(new ChannelInboundHandlerAdapter())
+              .connect(app.getLocalSocketAddress()).sync().channel();
+          Socket appSide = app.accept();
+          appSide.setSoTimeout(10_000);
+          appSides.add(appSide);
+          stream.eventLoop().submit(() -> {
+            Splice.start(socket, stream, r -> {});
+            // Counts the flushes that reach the socket: each became a write syscall and a TCP segment.
+            socket.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+              @Override
+              public void flush(ChannelHandlerContext ctx) {
+                socketFlushes.incrementAndGet();
+                ctx.flush();
+              }
+            });
+          }).sync();
+        }
+        for (int b = 0; b < batches; b++) {
+          for (Socket appSide : appSides) {
+            appSide.getOutputStream().write('?');
+          }
+          for (Socket appSide : appSides) {
+            assertThat(new String(appSide.getInputStream().readNBytes(frames * chunk.length()), StandardCharsets.UTF_8))
+                .isEqualTo(chunk.repeat(frames));
+          }
+        }
+      } finally {
+        for (Socket appSide : appSides) {
+          appSide.close();
+        }
+      }
+    }
+    assertThat(socketFlushes.get()).as("writes to the apps of %d tunnels for %d batches of %d answers", tunnels, batches, frames)
+        .isBetween(tunnels * batches, 2 * tunnels * batches);
   }
 
   @Test
