@@ -97,7 +97,7 @@ final class Exchange implements Upstream.Receiver {
   private Endpoints endpoints;
   private Endpoints.Target target;
   private PeakEwma.Request inFlight;
-  private ScheduledFuture<?> timer;
+  private Deadlines.Timeout timer;
   private boolean timerUntilHead;
   private ScheduledFuture<?> tryTimer;
   private int attempts;
@@ -279,7 +279,7 @@ final class Exchange implements Upstream.Receiver {
     Duration whole = decision.timeouts().request();
     timerUntilHead = whole == null; // the waypoint's default bounds the wait for an answer; a route's, the whole exchange
     Duration limit = whole != null ? whole : shared.settings().defaultTimeout();
-    timer = client.eventLoop().schedule(this::timedOut, limit.toNanos(), TimeUnit.NANOSECONDS);
+    timer = Deadlines.on(client.eventLoop(), limit.toNanos()).start(this::timedOut);
     // The backend's TrafficPolicy: local rate limit (429), injected faults, concurrency limit (503).
     ResolvedPolicy.Admission admitted = policy.admit(shared.chance());
     if (admitted.verdict() == ResolvedPolicy.Verdict.FORWARD) {
@@ -401,7 +401,7 @@ final class Exchange implements Upstream.Receiver {
       responseStarted = true;
       dropReplay();
       if (timerUntilHead && timer != null) {
-        timer.cancel(false);
+        timer.cancel();
         timer = null;
       }
       upstreamCloses = protocol == Upstream.Protocol.HTTP1 && !HttpUtil.isKeepAlive(response);
@@ -590,7 +590,7 @@ final class Exchange implements Upstream.Receiver {
     }
     finished = true;
     if (timer != null) {
-      timer.cancel(false);
+      timer.cancel();
       timer = null;
     }
     cancelTryTimer();

@@ -251,7 +251,10 @@ final class Http2Requests extends Http2ConnectionHandler {
         boolean interim = response.status().codeClass() == HttpStatusClass.INFORMATIONAL && response.status().code() != 101;
         boolean ends = !interim && msg instanceof FullHttpMessage full && !full.content().isReadable()
             && full.trailingHeaders().isEmpty();
-        Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, true);
+        // Not validated again: every name in the answer was validated as it was set (the upstream's
+        // HTTP/1.1 decoder, the route's header filters on validating HttpHeaders), and the
+        // conversion lower-cases them and drops the connection-specific ones.
+        Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, false);
         encoder().writeHeaders(ctx, stream.id(), headers, 0, ends, ctx.newPromise());
         if (interim || ends) {
           responseEnded |= ends;
