@@ -182,9 +182,11 @@ class HboneTunnelTest {
   @Test
   void answers_that_arrive_together_reach_the_app_in_one_write() throws Exception {
     // Once each of the 8 tunnels has asked (one byte), the server answers 32 DATA frames on each,
-    // interleaved across the tunnels and in one flush: as the answers of many requests of an HTTP/2
-    // client's connections come back to its node agent, several per tunnel in each read. A write
-    // (and a flush) per frame made a syscall and a TCP segment per answer.
+    // interleaved across the tunnels, all in one event-loop turn: as the answers of many requests
+    // of an HTTP/2 client's connections come back to its node agent, several per tunnel in each
+    // read. After its first 16 frames Netty's stream channel reports each frame as a read of its
+    // own (about 900 read-completes for these 1,024 frames); a flush in each made a write syscall
+    // and a TCP segment per answer (about 900 writes here).
     int frames = 32;
     int tunnels = 8;
     String chunk = "0123456789abcdef";
@@ -202,13 +204,18 @@ class HboneTunnelTest {
             if (asked.size() < tunnels) {
               return;
             }
-            for (int i = 0; i < frames; i++) {
-              for (Http2StreamChannel s : asked) {
-                s.write(new DefaultHttp2DataFrame(Unpooled.copiedBuffer(chunk, StandardCharsets.UTF_8), false));
-              }
-            }
-            asked.forEach(Http2StreamChannel::flush);
+            List<Http2StreamChannel> answering = new ArrayList<>(asked);
             asked.clear();
+            // Answered from a task, as a waypoint answers from its upstreams' reads: each answer is
+            // flushed as it is written (inside this connection's own read, or written together,
+            // the encoder would merge them into one frame per stream).
+            ctx.channel().eventLoop().execute(() -> {
+              for (int i = 0; i < frames; i++) {
+                for (Http2StreamChannel s : answering) {
+                  s.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer(chunk, StandardCharsets.UTF_8), false));
+                }
+              }
+            });
           }
         });
         served.config().setAutoRead(true);
@@ -262,7 +269,7 @@ class HboneTunnelTest {
       }
     }
     assertThat(socketFlushes.get()).as("writes to the apps of %d tunnels for %d batches of %d answers", tunnels, batches, frames)
-        .isBetween(tunnels * batches, 2 * tunnels * batches);
+        .isBetween(tunnels * batches, 4 * tunnels * batches);
   }
 
   @Test
