@@ -5,6 +5,7 @@ import dev.capstan.core.identity.SpiffeVerificationException;
 import dev.capstan.core.io.Hold;
 import dev.capstan.core.tls.SpiffeTrustManager;
 import dev.capstan.core.io.BufferAccount;
+import dev.capstan.core.io.Flushes;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
@@ -45,7 +46,7 @@ final class Handshakes {
    */
   static void installHttp2(
       ChannelHandlerContext ctx, Http2FrameCodec codec, ChannelHandler streams, HboneSettings settings, BufferAccount queued) {
-    ctx.pipeline().addLast("flush", Hbone.flushConsolidation());
+    ctx.pipeline().addLast("flush", Flushes.perTurn()); // the streams' flushes of a turn: one TLS write
     ctx.pipeline().addLast("h2", codec);
     ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(streams));
     QueuedData.install(ctx.pipeline(), "h2-streams", queued);

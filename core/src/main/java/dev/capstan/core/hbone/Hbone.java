@@ -47,14 +47,6 @@ public final class Hbone {
     return builder.initialSettings(initial).validateHeaders(true).build();
   }
 
-  /**
-   * Merges the flushes of the many streams of one connection made in one event-loop turn into one
-   * TLS write: with 64 busy tunnels on a connection this saves most TLS records and syscalls.
-   */
-  public static io.netty.handler.flush.FlushConsolidationHandler flushConsolidation() {
-    return new io.netty.handler.flush.FlushConsolidationHandler(256, true);
-  }
-
   /** Formats an authority {@code ip:port} / {@code [ip]:port}. */
   public static String authority(InetSocketAddress address) {
     InetAddress ip = address.getAddress();

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -94,7 +93,7 @@ public final class Splice {
     Runnable wake = () -> socket.eventLoop().execute(splice::wake);
     accounts.first().onWake(wake);
     accounts.second().onWake(wake);
-    socket.pipeline().addFirst("flush", new FlushConsolidationHandler(256, true)); // see "Flushes" above
+    socket.pipeline().addFirst("flush", Flushes.perTurn()); // see "Flushes" above
     socket.pipeline().addLast("splice", splice.new SocketSide());
     stream.pipeline().addLast("splice", splice.new StreamSide());
     socket.closeFuture().addListener(f -> splice.onSocketClosed());

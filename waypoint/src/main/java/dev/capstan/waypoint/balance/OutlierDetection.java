@@ -46,10 +46,7 @@ public final class OutlierDetection {
 
   /** An answer from {@code key}: a 5xx or a failure counts against it, anything else clears its count. */
   public void observe(String key, boolean error, List<String> peers) {
-    State s = states.get(key);
-    if (s == null) {
-      s = states.computeIfAbsent(key, k -> new State());
-    }
+    State s = states.computeIfAbsent(key, k -> new State());
     if (!error && s.errors == 0) {
       return; // the usual answer: nothing to clear, no lock taken
     }

@@ -50,8 +50,8 @@ final class Deadlines {
   private final EventLoop loop;
   private final long nanos;
   private final ArrayDeque<Timeout> queue = new ArrayDeque<>();
+  /** A task is set for the head (also while it runs: it sets the next one itself). */
   private boolean scheduled;
-  private boolean expiring;
 
   private Deadlines(EventLoop loop, long nanos) {
     this.loop = loop;
@@ -78,7 +78,7 @@ final class Deadlines {
     }
     Timeout t = new Timeout(System.nanoTime() + nanos, action);
     queue.addLast(t);
-    if (!scheduled && !expiring) {
+    if (!scheduled) {
       scheduled = true;
       loop.schedule(this::expire, nanos, TimeUnit.NANOSECONDS);
     }
@@ -91,10 +91,8 @@ final class Deadlines {
   }
 
   private void expire() {
-    scheduled = false;
-    expiring = true;
+    Timeout head = null;
     try {
-      Timeout head;
       while ((head = queue.peekFirst()) != null && (head.action == null || head.deadline - System.nanoTime() <= 0)) {
         queue.pollFirst();
         Runnable action = head.action;
@@ -107,12 +105,11 @@ final class Deadlines {
           }
         }
       }
-      if (head != null) {
-        scheduled = true;
+    } finally {
+      scheduled = head != null;
+      if (scheduled) {
         loop.schedule(this::expire, head.deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
       }
-    } finally {
-      expiring = false;
     }
   }
 }

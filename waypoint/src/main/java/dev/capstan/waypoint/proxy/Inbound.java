@@ -4,6 +4,7 @@ import dev.capstan.core.hbone.Hbone;
 import dev.capstan.core.hbone.HboneServer;
 import dev.capstan.core.hbone.HboneSettings;
 import dev.capstan.core.hbone.HboneStreams;
+import dev.capstan.core.io.Flushes;
 import dev.capstan.core.io.Hold;
 import dev.capstan.core.model.Service;
 import dev.capstan.core.model.ServicePort;
@@ -13,8 +14,8 @@ import dev.capstan.waypoint.balance.PeakEwma;
 import dev.capstan.waypoint.resilience.PolicyStates;
 import dev.capstan.waypoint.resilience.ResolvedPolicy;
 import dev.capstan.waypoint.route.RequestView;
-import dev.capstan.waypoint.route.RouteTable.Decision;
 import dev.capstan.waypoint.route.RouteTable;
+import dev.capstan.waypoint.route.RouteTable.Decision;
 import dev.capstan.waypoint.state.WaypointView;
 import dev.capstan.waypoint.telemetry.RequestTelemetry;
 import dev.capstan.waypoint.telemetry.Traceparent;
@@ -30,7 +31,6 @@ import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -161,7 +161,7 @@ public final class Inbound implements HboneServer.Acceptor {
               (error, detail) -> telemetry.connectionError("http2", error.name(), from, detail)));
           // The answers of many streams, written as their upstreams answer, leave once per
           // event-loop turn: one DATA frame of the tunnel for all of them (StreamBytes), not one each.
-          ctx.pipeline().addAfter(ctx.name(), "h2-flush", new FlushConsolidationHandler(256, true));
+          ctx.pipeline().addAfter(ctx.name(), "h2-flush", Flushes.perTurn());
         },
         // the app's own TLS: opaque bytes to an endpoint of the service
         ctx -> {
